@@ -1,0 +1,55 @@
+# llama.cpp from the pinned node-llama-cpp package, built once by scripts/build-llama into
+# ~/.cache/lingxi and imported here. LINGXI_LLAMA_DIR points at a finished build to skip the
+# script (it is a no-op when the cache is warm anyway).
+set(LINGXI_LLAMA_DIR "" CACHE PATH "Folder of a scripts/build-llama build (empty: run the script)")
+
+if(NOT LINGXI_LLAMA_DIR)
+  set(_args "")
+  if(LINGXI_CUDA)
+    set(_args "--cuda")
+  endif()
+  message(STATUS "lingxi: preparing llama.cpp (scripts/build-llama ${_args}); a cold build takes minutes")
+  execute_process(
+    COMMAND "${CMAKE_SOURCE_DIR}/scripts/build-llama" ${_args}
+    OUTPUT_VARIABLE _dir OUTPUT_STRIP_TRAILING_WHITESPACE
+    RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "scripts/build-llama failed (${_rc})")
+  endif()
+  set(LINGXI_LLAMA_DIR "${_dir}" CACHE PATH "Folder of a scripts/build-llama build" FORCE)
+endif()
+
+set(_src "${LINGXI_LLAMA_DIR}/src")
+set(_bin "${LINGXI_LLAMA_DIR}/build/bin")
+foreach(_f "${_bin}/libllama.so" "${_bin}/libmtmd.so" "${_bin}/llama-server")
+  if(NOT EXISTS "${_f}")
+    message(FATAL_ERROR "llama.cpp build in ${LINGXI_LLAMA_DIR} is incomplete: ${_f} is missing")
+  endif()
+endforeach()
+
+file(READ "${LINGXI_LLAMA_DIR}/llama.cpp.info.json" _info)
+string(JSON LINGXI_LLAMA_CPP_TAG GET "${_info}" tag)
+set(LINGXI_LLAMA_CPP_VERSION "${LINGXI_LLAMA_CPP_TAG}")
+set(LINGXI_LLAMA_SERVER "${_bin}/llama-server" CACHE INTERNAL "llama-server from the same release")
+
+add_library(lingxi_ggml SHARED IMPORTED)
+set_target_properties(lingxi_ggml PROPERTIES
+  IMPORTED_LOCATION "${_bin}/libggml.so"
+  INTERFACE_INCLUDE_DIRECTORIES "${_src}/ggml/include"
+  INTERFACE_LINK_LIBRARIES "${_bin}/libggml-base.so")
+
+add_library(lingxi_llama SHARED IMPORTED)
+set_target_properties(lingxi_llama PROPERTIES
+  IMPORTED_LOCATION "${_bin}/libllama.so"
+  INTERFACE_INCLUDE_DIRECTORIES "${_src}/include"
+  INTERFACE_LINK_LIBRARIES lingxi_ggml)
+
+add_library(lingxi_mtmd SHARED IMPORTED)
+set_target_properties(lingxi_mtmd PROPERTIES
+  IMPORTED_LOCATION "${_bin}/libmtmd.so"
+  INTERFACE_INCLUDE_DIRECTORIES "${_src}/tools/mtmd"
+  INTERFACE_LINK_LIBRARIES lingxi_llama)
+
+# The binary finds the libraries in the cache folder it was built against.
+list(APPEND CMAKE_BUILD_RPATH "${_bin}")
+set(CMAKE_INSTALL_RPATH "${_bin}")

@@ -1,0 +1,47 @@
+#include "api/errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace lingxi::api {
+
+using Code = Status::Code;
+
+int HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return 200;
+    case Code::kInvalidArgument: return 400;
+    case Code::kUnauthenticated: return 401;
+    case Code::kPermissionDenied: return 403;
+    case Code::kNotFound: return 404;
+    case Code::kMethodNotAllowed: return 405;
+    case Code::kPayloadTooLarge: return 413;
+    case Code::kResourceExhausted: return 429;
+    case Code::kInternal: return 500;
+    case Code::kUnavailable: return 503;
+    case Code::kDeadlineExceeded: return 504;
+  }
+  return 500;
+}
+
+const char* ErrorTypeOf(const Status& s) {
+  switch (s.code()) {
+    case Code::kUnauthenticated: return "authentication_error";
+    case Code::kPermissionDenied: return "permission_error";
+    case Code::kResourceExhausted: return "rate_limit_error";
+    case Code::kInternal:
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded: return "server_error";
+    default: return "invalid_request_error";
+  }
+}
+
+http::Response ErrorResponse(const Status& s) {
+  nlohmann::json body = {{"error",
+                          {{"message", s.message()},
+                           {"type", ErrorTypeOf(s)},
+                           {"param", nullptr},
+                           {"code", std::string(s.code_name())}}}};
+  return http::Response::Json(HttpStatusOf(s), body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace lingxi::api

@@ -1,0 +1,348 @@
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace lingxi {
+namespace {
+
+// One config key: how to read it from TOML or text, how to check it, how to print it.
+struct Field {
+  std::string path;
+  std::function<Status(Config&, const toml::node&)> from_toml;
+  std::function<Status(Config&, std::string_view)> from_text;
+  std::function<std::string(const Config&)> render;
+};
+
+std::string Quote(std::string_view s) { return fmt::format("\"{}\"", s); }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Result<int64_t> ParseInt(std::string_view text) {
+  text = Trim(text);
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || text.empty())
+    return Status::InvalidArgument("expected an integer, got " + Quote(text));
+  return v;
+}
+
+std::string NodeText(const toml::node& n) {
+  std::ostringstream os;
+  n.visit([&os](const auto& v) { os << v; });
+  return os.str();
+}
+
+// Builds a Field for a value of type T stored at `ref(config)`.
+// `parse_text` reads the textual form; `from_node` reads native TOML values (falls back to
+// text for TOML strings); `check` validates the parsed value; `render` prints it as TOML.
+template <typename T>
+Field MakeField(std::string path, std::function<T&(Config&)> ref,
+                std::function<Result<T>(std::string_view)> parse_text,
+                std::function<Result<T>(const toml::node&)> from_node,
+                std::function<Status(const T&)> check, std::function<std::string(const T&)> render) {
+  auto apply = [ref, check](Config& c, Result<T> v) -> Status {
+    if (!v.ok()) return v.status();
+    if (Status s = check(*v); !s.ok()) return s;
+    ref(c) = std::move(*v);
+    return Status::Ok();
+  };
+  Field f;
+  f.path = path;
+  f.from_text = [apply, parse_text](Config& c, std::string_view text) {
+    return apply(c, parse_text(text));
+  };
+  f.from_toml = [apply, parse_text, from_node](Config& c, const toml::node& n) {
+    if (auto s = n.as_string()) return apply(c, parse_text(s->get()));
+    return apply(c, from_node(n));
+  };
+  f.render = [ref, render](const Config& c) { return render(ref(const_cast<Config&>(c))); };
+  return f;
+}
+
+Field IntField(std::string path, std::function<int64_t(const Config&)> get,
+               std::function<void(Config&, int64_t)> set, int64_t lo, int64_t hi) {
+  auto check_range = [lo, hi](int64_t v) -> Status {
+    if (v < lo || v > hi)
+      return Status::InvalidArgument(fmt::format("expected an integer in {}..{}, got {}", lo, hi, v));
+    return Status::Ok();
+  };
+  Field f;
+  f.path = path;
+  f.from_text = [=](Config& c, std::string_view text) -> Status {
+    auto v = ParseInt(text);
+    if (!v.ok()) return v.status();
+    if (Status s = check_range(*v); !s.ok()) return s;
+    set(c, *v);
+    return Status::Ok();
+  };
+  f.from_toml = [=](Config& c, const toml::node& n) -> Status {
+    auto v = n.value<int64_t>();
+    if (!n.is_integer() || !v)
+      return Status::InvalidArgument(fmt::format("expected an integer in {}..{}, got {}", lo, hi, NodeText(n)));
+    if (Status s = check_range(*v); !s.ok()) return s;
+    set(c, *v);
+    return Status::Ok();
+  };
+  f.render = [get](const Config& c) { return std::to_string(get(c)); };
+  return f;
+}
+
+Field StringField(std::string path, std::function<std::string&(Config&)> ref,
+                  std::vector<std::string> allowed = {}) {
+  auto parse = [](std::string_view t) -> Result<std::string> { return std::string(t); };
+  auto from_node = [](const toml::node& n) -> Result<std::string> {
+    return Status::InvalidArgument("expected a string, got " + NodeText(n));
+  };
+  auto check = [allowed](const std::string& v) -> Status {
+    if (allowed.empty() || std::find(allowed.begin(), allowed.end(), v) != allowed.end())
+      return Status::Ok();
+    std::string list;
+    for (const auto& a : allowed) {
+      if (!list.empty()) list += ", ";
+      list += a;
+    }
+    return Status::InvalidArgument(fmt::format("expected one of {}, got {}", list, Quote(v)));
+  };
+  auto render = [](const std::string& v) { return NodeText(toml::value<std::string>(v)); };
+  return MakeField<std::string>(std::move(path), ref, parse, from_node, check, render);
+}
+
+Field BoolField(std::string path, std::function<bool&(Config&)> ref) {
+  auto parse = [](std::string_view t) -> Result<bool> {
+    std::string v = Lower(Trim(t));
+    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+    return Status::InvalidArgument("expected true or false, got " + Quote(t));
+  };
+  auto from_node = [](const toml::node& n) -> Result<bool> {
+    if (auto b = n.as_boolean()) return b->get();
+    return Status::InvalidArgument("expected true or false, got " + NodeText(n));
+  };
+  auto check = [](const bool&) { return Status::Ok(); };
+  auto render = [](const bool& v) { return std::string(v ? "true" : "false"); };
+  return MakeField<bool>(std::move(path), ref, parse, from_node, check, render);
+}
+
+Field SizeField(std::string path, std::function<uint64_t&(Config&)> ref, uint64_t min) {
+  auto from_node = [](const toml::node& n) -> Result<uint64_t> {
+    if (auto i = n.as_integer(); i && i->get() >= 0) return static_cast<uint64_t>(i->get());
+    return Status::InvalidArgument("expected a size like \"32MiB\" or a byte count, got " + NodeText(n));
+  };
+  auto check = [min](const uint64_t& v) -> Status {
+    if (v < min) return Status::InvalidArgument(fmt::format("must be at least {} bytes, got {}", min, v));
+    return Status::Ok();
+  };
+  auto render = [](const uint64_t& v) { return std::to_string(v); };
+  return MakeField<uint64_t>(std::move(path), ref, ParseByteSize, from_node, check, render);
+}
+
+Field DurationField(std::string path, std::function<Duration&(Config&)> ref, bool allow_zero) {
+  auto from_node = [](const toml::node& n) -> Result<Duration> {
+    if (auto v = n.value<double>(); v && (n.is_integer() || n.is_floating_point()) && *v >= 0)
+      return Duration(static_cast<int64_t>(*v * 1000.0));
+    return Status::InvalidArgument("expected a duration like \"30s\" or seconds, got " + NodeText(n));
+  };
+  auto check = [allow_zero](const Duration& d) -> Status {
+    if (d.count() < 0 || (!allow_zero && d.count() == 0))
+      return Status::InvalidArgument(allow_zero ? "must not be negative" : "must be greater than 0");
+    return Status::Ok();
+  };
+  auto render = [](const Duration& d) { return Quote(fmt::format("{}ms", d.count())); };
+  return MakeField<Duration>(std::move(path), ref, ParseDuration, from_node, check, render);
+}
+
+// The catalogue of keys. Add a key here and to the struct in config.h.
+const std::vector<Field>& Fields() {
+  static const std::vector<Field> fields = {
+      StringField("server.host", [](Config& c) -> std::string& { return c.server.host; }),
+      IntField("server.port", [](const Config& c) { return int64_t{c.server.port}; },
+               [](Config& c, int64_t v) { c.server.port = static_cast<uint16_t>(v); }, 0, 65535),
+      IntField("server.io_threads", [](const Config& c) { return int64_t{c.server.io_threads}; },
+               [](Config& c, int64_t v) { c.server.io_threads = static_cast<int>(v); }, 0, 256),
+      SizeField("server.body_limit", [](Config& c) -> uint64_t& { return c.server.body_limit; }, 1),
+      DurationField("server.header_timeout", [](Config& c) -> Duration& { return c.server.header_timeout; }, false),
+      DurationField("server.body_timeout", [](Config& c) -> Duration& { return c.server.body_timeout; }, false),
+      DurationField("server.idle_timeout", [](Config& c) -> Duration& { return c.server.idle_timeout; }, false),
+      DurationField("server.shutdown_timeout", [](Config& c) -> Duration& { return c.server.shutdown_timeout; }, true),
+      StringField("log.level", [](Config& c) -> std::string& { return c.log.level; },
+                  {"trace", "debug", "info", "warn", "error", "off"}),
+      StringField("log.format", [](Config& c) -> std::string& { return c.log.format; }, {"text", "json"}),
+      BoolField("log.access_log", [](Config& c) -> bool& { return c.log.access_log; }),
+  };
+  return fields;
+}
+
+const Field* FindField(std::string_view path) {
+  for (const auto& f : Fields())
+    if (f.path == path) return &f;
+  return nullptr;
+}
+
+std::string EnvName(std::string_view path) {
+  std::string name = "LINGXI_";
+  for (char c : path) name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+Status ApplyTable(Config& config, const toml::table& table, const std::string& prefix) {
+  for (const auto& [key, node] : table) {
+    std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    if (auto sub = node.as_table()) {
+      bool known_section = std::any_of(Fields().begin(), Fields().end(), [&](const Field& f) {
+        return f.path.rfind(path + ".", 0) == 0;
+      });
+      if (!known_section) return Status::InvalidArgument(fmt::format("{}: unknown section", path));
+      if (Status s = ApplyTable(config, *sub, path); !s.ok()) return s;
+      continue;
+    }
+    const Field* field = FindField(path);
+    if (!field) return Status::InvalidArgument(fmt::format("{}: unknown key", path));
+    if (Status s = field->from_toml(config, node); !s.ok()) return s.WithContext(path);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<uint64_t> ParseByteSize(std::string_view text) {
+  std::string_view t = Trim(text);
+  size_t digits = 0;
+  while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
+  if (digits == 0) return Status::InvalidArgument("expected a size like \"32MiB\", got " + Quote(text));
+  uint64_t n = 0;
+  std::from_chars(t.data(), t.data() + digits, n);
+  std::string unit = Lower(Trim(t.substr(digits)));
+  uint64_t mult = 0;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1ull << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
+  else return Status::InvalidArgument("unknown size unit in " + Quote(text) + " (use B, KiB, MiB or GiB)");
+  if (n > std::numeric_limits<uint64_t>::max() / mult)
+    return Status::InvalidArgument("size too large: " + Quote(text));
+  return n * mult;
+}
+
+Result<Duration> ParseDuration(std::string_view text) {
+  std::string_view t = Trim(text);
+  size_t end = 0;
+  while (end < t.size() && (std::isdigit(static_cast<unsigned char>(t[end])) || t[end] == '.')) ++end;
+  if (end == 0) return Status::InvalidArgument("expected a duration like \"30s\", got " + Quote(text));
+  double n = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + end, n);
+  if (ec != std::errc() || p != t.data() + end)
+    return Status::InvalidArgument("expected a duration like \"30s\", got " + Quote(text));
+  std::string unit = Lower(Trim(t.substr(end)));
+  double ms_per = 0;
+  if (unit.empty() || unit == "s") ms_per = 1000;
+  else if (unit == "ms") ms_per = 1;
+  else if (unit == "m" || unit == "min") ms_per = 60'000;
+  else if (unit == "h") ms_per = 3'600'000;
+  else return Status::InvalidArgument("unknown duration unit in " + Quote(text) + " (use ms, s, m or h)");
+  return Duration(static_cast<int64_t>(n * ms_per));
+}
+
+Result<Config> ParseConfigToml(std::string_view toml_text, std::string_view origin) {
+  Config config;
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{}:{}:{}: {}", origin, e.source().begin.line,
+                                               e.source().begin.column, e.description()));
+  }
+  if (Status s = ApplyTable(config, table, ""); !s.ok()) return s.WithContext(origin);
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ParseConfigToml(ss.str(), path);
+}
+
+Status ApplyOverrides(Config& config, const std::vector<Override>& overrides) {
+  for (const auto& o : overrides) {
+    const Field* field = FindField(o.path);
+    if (!field) return Status::InvalidArgument(fmt::format("{}: {}: unknown key", o.origin, o.path));
+    if (Status s = field->from_text(config, o.value); !s.ok())
+      return s.WithContext(fmt::format("{}: {}", o.origin, o.path));
+  }
+  return Status::Ok();
+}
+
+std::vector<Override> OverridesFromEnvironment(const char* const* env, std::vector<std::string>* unknown) {
+  std::vector<Override> out;
+  for (; env && *env; ++env) {
+    std::string_view entry(*env);
+    if (entry.rfind("LINGXI_", 0) != 0) continue;
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = entry.substr(0, eq);
+    bool matched = false;
+    for (const auto& f : Fields()) {
+      if (EnvName(f.path) == name) {
+        out.push_back({f.path, std::string(entry.substr(eq + 1)), std::string(name)});
+        matched = true;
+        break;
+      }
+    }
+    if (!matched && unknown) unknown->emplace_back(name);
+  }
+  // Apply in catalogue order so the result does not depend on the environment's order.
+  std::stable_sort(out.begin(), out.end(), [](const Override& a, const Override& b) {
+    auto index = [](const std::string& p) {
+      const auto& fs = Fields();
+      return std::find_if(fs.begin(), fs.end(), [&](const Field& f) { return f.path == p; }) - fs.begin();
+    };
+    return index(a.path) < index(b.path);
+  });
+  return out;
+}
+
+std::vector<std::string> ConfigKeys() {
+  std::vector<std::string> keys;
+  for (const auto& f : Fields()) keys.push_back(f.path);
+  return keys;
+}
+
+std::string ConfigToToml(const Config& config) {
+  std::string out;
+  std::string section;
+  for (const auto& f : Fields()) {
+    auto dot = f.path.find('.');
+    std::string sec = f.path.substr(0, dot);
+    if (sec != section) {
+      if (!out.empty()) out += '\n';
+      out += fmt::format("[{}]\n", sec);
+      section = sec;
+    }
+    out += fmt::format("{} = {}\n", f.path.substr(dot + 1), f.render(config));
+  }
+  return out;
+}
+
+}  // namespace lingxi

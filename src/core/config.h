@@ -1,0 +1,74 @@
+// Config: everything lingxi reads at start-up, validated once.
+//
+// Sources, later ones winning (documented in the README):
+//   1. built-in defaults (below, beside each field),
+//   2. a TOML file (`--config FILE`),
+//   3. environment variables LINGXI_<SECTION>_<KEY> (e.g. LINGXI_SERVER_PORT=9000),
+//   4. command-line flags (`--port`, `--host`, ... and `--set section.key=value`).
+// Every key has one path ("server.port"); an unknown key or a bad value is rejected with that
+// path in the message. A Config is a plain value: build it once, then share it read-only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace lingxi {
+
+using Duration = std::chrono::milliseconds;
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";  // address to bind; "0.0.0.0" or "::" for all interfaces
+  uint16_t port = 8000;            // 0 picks a free port (printed at start-up)
+  int io_threads = 0;              // I/O threads, one io_context each; 0 = number of cores
+  uint64_t body_limit = 32ull << 20;      // max request body bytes; larger gets 413. >= 1
+  Duration header_timeout{10'000};  // first byte to end of headers; slow clients are cut. > 0
+  Duration body_timeout{60'000};    // end of headers to end of body. > 0
+  Duration idle_timeout{60'000};    // keep-alive connection with no request in progress. > 0
+  Duration shutdown_timeout{30'000};  // SIGTERM: time in-flight requests get to finish. >= 0
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace | debug | info | warn | error | off
+  std::string format = "text";  // text | json (one JSON object per line)
+  bool access_log = true;       // one line per request
+};
+
+struct Config {
+  ServerConfig server;
+  LogConfig log;
+};
+
+// A "path=value" setting from the environment or a flag, applied on top of the file.
+struct Override {
+  std::string path;   // "server.port"
+  std::string value;  // textual value, parsed by the key's type
+  std::string origin; // "LINGXI_SERVER_PORT" or "--port", for error messages
+};
+
+// Parses a TOML document (`origin` names it in messages) over the defaults.
+Result<Config> ParseConfigToml(std::string_view toml, std::string_view origin);
+// Reads and parses a TOML file.
+Result<Config> LoadConfigFile(const std::string& path);
+// Applies overrides in order; the first bad one fails with its path and origin.
+Status ApplyOverrides(Config& config, const std::vector<Override>& overrides);
+// LINGXI_* variables that name a config key, from `environ`-style "NAME=value" strings.
+// Variables with the prefix that name no key are returned in `unknown` (they may belong to
+// scripts, e.g. LINGXI_CACHE, so they are not an error).
+std::vector<Override> OverridesFromEnvironment(const char* const* environ,
+                                               std::vector<std::string>* unknown = nullptr);
+// Every key path the config knows, in declaration order (for --help and docs).
+std::vector<std::string> ConfigKeys();
+// The config rendered back as TOML (for `check-config` and logs; holds no secrets yet).
+std::string ConfigToToml(const Config& config);
+
+// Parses "32MiB", "512k", "1000" into bytes.
+Result<uint64_t> ParseByteSize(std::string_view text);
+// Parses "30s", "500ms", "2m", "1h" or a bare number of seconds into a Duration.
+Result<Duration> ParseDuration(std::string_view text);
+
+}  // namespace lingxi

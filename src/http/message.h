@@ -1,0 +1,75 @@
+// HTTP request and response as plain values; Beast stays behind server.cpp.
+//
+// A Request is filled by the server and handed to one handler; the handler owns it for the
+// call. A Response is either a whole body or a BodyStream the server pulls chunk by chunk
+// (SSE, long answers) and sends with chunked transfer encoding.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lingxi::http {
+
+template <typename T>
+using Task = boost::asio::awaitable<T>;
+
+// Header names compare case-insensitively; order and duplicates are kept.
+class Headers {
+ public:
+  // First value of `name`, or empty when absent.
+  std::string_view Get(std::string_view name) const;
+  bool Has(std::string_view name) const;
+  // Replaces every value of `name` with one value.
+  void Set(std::string name, std::string value);
+  void Add(std::string name, std::string value);
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+struct Request {
+  std::string method;          // "GET", "POST", ...
+  std::string target;          // as sent: "/v1/models?x=1"
+  std::string path;            // "/v1/models"
+  std::string query;           // "x=1" (without '?')
+  Headers headers;
+  std::string body;
+  std::string remote_address;  // peer IP of the TCP connection
+  std::string request_id;      // X-Request-Id from the client when valid, else generated
+  std::vector<std::pair<std::string, std::string>> path_params;  // "{id}" segments of the route
+
+  std::string_view PathParam(std::string_view name) const;
+};
+
+// Pulled by the server after the response headers are sent. Next() returns the next chunk,
+// or nullopt at the end. The server destroys the stream when the client goes away, so a
+// producer learns of a disconnect through the destructor.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual Task<std::optional<std::string>> Next() = 0;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;                    // used when stream is null
+  std::unique_ptr<BodyStream> stream;  // when set, the body is streamed (chunked)
+
+  static Response Json(int status, std::string body);
+  static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+};
+
+using Handler = std::function<Task<Response>(Request&)>;
+
+}  // namespace lingxi::http

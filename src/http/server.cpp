@@ -1,0 +1,433 @@
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <ctime>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/version.h"
+
+namespace lingxi::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+constexpr size_t kHeaderLimit = 16 * 1024;
+
+// RFC 9110 IMF-fixdate, recomputed at most once a second per thread.
+const std::string& HttpDate() {
+  thread_local std::time_t cached_second = 0;
+  thread_local std::string cached;
+  std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached = buf;
+    cached_second = now;
+  }
+  return cached;
+}
+
+// A live connection, as the shutdown logic sees it. Fields are touched only on the
+// connection's own io_context thread (shutdown posts there).
+struct Connection {
+  net::any_io_executor executor;
+  beast::tcp_stream* stream = nullptr;  // valid while the session coroutine runs
+  bool busy = false;                    // a request is being read, handled or written
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;  // constant after construction
+  Router router;      // constant after construction
+  ErrorResponder on_error;
+  Observer* observer;
+
+  std::vector<std::unique_ptr<net::io_context>> contexts;  // one per I/O thread
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  tcp::acceptor acceptor;  // on contexts[0]
+  net::signal_set signals;  // on contexts[0]
+  net::steady_timer deadline;  // on contexts[0]
+  std::atomic<bool> draining{false};
+  std::atomic<bool> finished{false};
+
+  std::mutex mu;
+  std::unordered_set<std::shared_ptr<Connection>> connections;  // guarded by mu
+
+  Impl(ServerOptions o, Router r, ErrorResponder e, Observer* obs)
+      : opt(std::move(o)), router(std::move(r)), on_error(std::move(e)), observer(obs),
+        contexts(MakeContexts(opt.io_threads)), acceptor(*contexts[0]), signals(*contexts[0]),
+        deadline(*contexts[0]) {
+    for (auto& c : contexts) guards.push_back(net::make_work_guard(*c));
+  }
+
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> v;
+    for (int i = 0; i < std::max(1, n); ++i) v.push_back(std::make_unique<net::io_context>(1));
+    return v;
+  }
+
+  net::awaitable<void> AcceptLoop() {
+    size_t next = 0;
+    while (!draining) {
+      auto& ctx = *contexts[next++ % contexts.size()];
+      auto [ec, socket] = co_await acceptor.async_accept(ctx.get_executor(), kTuple);
+      if (ec) {
+        if (draining || ec == net::error::operation_aborted) break;
+        LogWarn("accept failed", {{"error", ec.message()}});
+        // Out of descriptors: back off instead of spinning.
+        net::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
+        co_await t.async_wait(kTuple);
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      net::co_spawn(ctx, Session(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try { std::rethrow_exception(e); } catch (const std::exception& ex) {
+          LogError("connection ended by exception", {{"error", ex.what()}});
+        }
+      });
+    }
+  }
+
+  std::shared_ptr<Connection> Register(const net::any_io_executor& ex) {
+    std::lock_guard lock(mu);
+    if (draining) return nullptr;
+    auto c = std::make_shared<Connection>();
+    c->executor = ex;
+    connections.insert(c);
+    return c;
+  }
+
+  void Unregister(const std::shared_ptr<Connection>& c) {
+    bool last;
+    {
+      std::lock_guard lock(mu);
+      connections.erase(c);
+      last = connections.empty();
+    }
+    if (last && draining) Finish();
+  }
+
+  // Everything is closed: let every io_context run out of work.
+  void Finish() {
+    if (finished.exchange(true)) return;
+    net::post(*contexts[0], [this] {
+      deadline.cancel();
+      for (auto& g : guards) g.reset();
+    });
+  }
+
+  void BeginShutdown() {
+    if (draining.exchange(true)) return;
+    LogInfo("shutting down", {{"in_flight_deadline_ms", std::to_string(opt.shutdown_timeout.count()), true}});
+    net::post(*contexts[0], [this] {
+      beast::error_code ec;
+      acceptor.close(ec);
+      signals.cancel(ec);
+      deadline.expires_after(opt.shutdown_timeout);
+      deadline.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) ForceClose();
+      });
+    });
+    std::vector<std::shared_ptr<Connection>> snapshot;
+    {
+      std::lock_guard lock(mu);
+      snapshot.assign(connections.begin(), connections.end());
+    }
+    for (auto& c : snapshot) {
+      net::post(c->executor, [c] {
+        if (!c->busy && c->stream) c->stream->cancel();  // idle keep-alive: close now
+      });
+    }
+    if (snapshot.empty()) Finish();
+  }
+
+  // The deadline passed: close what is left; stop the loops shortly after if a handler
+  // still does not return.
+  void ForceClose() {
+    std::vector<std::shared_ptr<Connection>> snapshot;
+    {
+      std::lock_guard lock(mu);
+      snapshot.assign(connections.begin(), connections.end());
+    }
+    LogWarn("shutdown deadline passed; closing connections", {{"open", std::to_string(snapshot.size()), true}});
+    for (auto& c : snapshot) {
+      net::post(c->executor, [c] {
+        if (c->stream) c->stream->socket().close();
+      });
+    }
+    deadline.expires_after(std::chrono::seconds(1));
+    deadline.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      for (auto& ctx : contexts) ctx->stop();
+    });
+  }
+
+  net::awaitable<void> Session(tcp::socket socket) {
+    auto conn = Register(socket.get_executor());
+    if (!conn) co_return;  // accepted while draining: just close
+    beast::tcp_stream stream(std::move(socket));
+    conn->stream = &stream;
+    std::string remote;
+    {
+      beast::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    beast::flat_buffer buffer;
+    try {
+      while (!draining) {
+        conn->busy = false;
+        if (buffer.size() == 0) {
+          stream.expires_after(opt.idle_timeout);
+          auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+          if (ec) break;  // closed, idle timeout or shutdown
+          buffer.commit(n);
+        }
+        conn->busy = true;
+        if (!co_await ServeOne(stream, buffer, remote)) break;
+      }
+    } catch (const std::exception& e) {
+      LogError("connection failed", {{"error", e.what()}, {"remote", remote}});
+    }
+    conn->stream = nullptr;
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().close(ec);
+    Unregister(conn);
+  }
+
+  // Reads, handles and answers one request. Returns whether the connection stays open.
+  net::awaitable<bool> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
+    const auto start = Clock::now();
+    if (observer) observer->OnRequestStart();
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(opt.body_limit);
+
+    Request req;
+    req.remote_address = remote;
+    Response res;
+    std::string_view route;
+    bool keep_alive = false;
+    bool respond = true;
+
+    stream.expires_after(opt.header_timeout);
+    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    if (hec) {
+      if (hec == bhttp::error::end_of_stream || hec == beast::error::timeout || hec == net::error::eof ||
+          hec == net::error::operation_aborted || hec == net::error::connection_reset) {
+        respond = false;  // nothing to answer: the peer left or was too slow
+      } else if (hec == bhttp::error::header_limit) {
+        res = on_error(Status::InvalidArgument(fmt::format("request header exceeds {} bytes", kHeaderLimit)));
+        res.status = 431;
+      } else {
+        res = on_error(Status::InvalidArgument("malformed HTTP request: " + hec.message()));
+      }
+    } else {
+      auto& h = parser.get();
+      req.method = std::string(h.method_string());
+      req.target = std::string(h.target());
+      auto q = req.target.find('?');
+      req.path = req.target.substr(0, q);
+      if (q != std::string::npos) req.query = req.target.substr(q + 1);
+      for (const auto& f : h) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+      std::string_view client_id = req.headers.Get("X-Request-Id");
+      req.request_id = IsValidRequestId(client_id) ? std::string(client_id) : NewRequestId();
+
+      auto length = parser.content_length();
+      if (length && *length > opt.body_limit) {
+        res = on_error(Status::PayloadTooLarge(
+            fmt::format("request body of {} bytes exceeds the limit of {} bytes", *length, opt.body_limit)));
+      } else {
+        if (bhttp::token_list(h[bhttp::field::expect]).exists("100-continue")) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          stream.expires_after(opt.idle_timeout);
+          co_await net::async_write(stream, net::buffer(kContinue), kTuple);
+        }
+        stream.expires_after(opt.body_timeout);
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+        if (bec == bhttp::error::body_limit) {
+          res = on_error(Status::PayloadTooLarge(fmt::format("request body exceeds the limit of {} bytes", opt.body_limit)));
+        } else if (bec) {
+          if (bec == beast::error::timeout || bec == bhttp::error::partial_message || bec == net::error::eof ||
+              bec == net::error::connection_reset) {
+            respond = false;
+          } else {
+            res = on_error(Status::InvalidArgument("malformed HTTP request body: " + bec.message()));
+          }
+        } else {
+          keep_alive = parser.get().keep_alive();
+          req.body = std::move(parser.get().body());
+          stream.expires_never();  // the handler may take long; writes set their own limit
+          res = co_await Dispatch(req, route);
+        }
+      }
+    }
+    if (req.request_id.empty()) req.request_id = NewRequestId();
+
+    uint64_t bytes_out = 0;
+    bool write_ok = true;
+    if (respond) {
+      keep_alive = keep_alive && !draining;
+      bool head = req.method == "HEAD";
+      auto [ok, n] = co_await Write(stream, req, res, keep_alive, head);
+      write_ok = ok;
+      bytes_out = n;
+    }
+    const auto elapsed = Clock::now() - start;
+    RequestRecord rec{req.method, route, respond ? res.status : 499, req.body.size(), bytes_out, elapsed};
+    if (observer) observer->OnRequestEnd(rec);
+    if (opt.access_log && (respond || !req.method.empty())) AccessLog(req, rec);
+    co_return respond && write_ok && keep_alive;
+  }
+
+  net::awaitable<Response> Dispatch(Request& req, std::string_view& route) {
+    auto match = router.Find(req.method, req.path);
+    route = match.route;
+    if (!match.handler) {
+      if (match.allowed.empty()) co_return on_error(Status::NotFound(fmt::format("no route for {} {}", req.method, req.path)));
+      Response r = on_error(Status::MethodNotAllowed(fmt::format("{} is not allowed on {}", req.method, req.path)));
+      std::string allow;
+      for (const auto& m : match.allowed) {
+        if (!allow.empty()) allow += ", ";
+        allow += m;
+        if (m == "GET") allow += ", HEAD";
+      }
+      r.headers.Set("Allow", allow);
+      co_return r;
+    }
+    req.path_params = std::move(match.params);
+    try {
+      co_return co_await (*match.handler)(req);
+    } catch (const std::exception& e) {
+      LogError("handler failed", {{"request_id", req.request_id}, {"route", std::string(route)}, {"error", e.what()}});
+      co_return on_error(Status::Internal("internal error; see the server log for request " + req.request_id));
+    }
+  }
+
+  template <typename Message>
+  void SetHeaders(Message& m, const Request& req, const Response& res, bool keep_alive) {
+    m.set(bhttp::field::server, "lingxi/" LINGXI_VERSION);
+    m.set(bhttp::field::date, HttpDate());
+    m.set("X-Request-Id", req.request_id);
+    for (const auto& [k, v] : res.headers.entries()) m.insert(k, v);
+    m.keep_alive(keep_alive);
+  }
+
+  // Writes the response; returns (success, bytes written).
+  net::awaitable<std::pair<bool, uint64_t>> Write(beast::tcp_stream& stream, const Request& req, Response& res,
+                                                   bool keep_alive, bool head) {
+    stream.expires_after(opt.idle_timeout);
+    if (!res.stream || head) {
+      if (head) {
+        bhttp::response<bhttp::empty_body> m{static_cast<bhttp::status>(res.status), 11};
+        SetHeaders(m, req, res, keep_alive);
+        if (!res.stream) m.content_length(res.body.size());
+        auto [ec, n] = co_await bhttp::async_write(stream, m, kTuple);
+        co_return std::pair{!ec, uint64_t{n}};
+      }
+      bhttp::response<bhttp::string_body> m{static_cast<bhttp::status>(res.status), 11};
+      SetHeaders(m, req, res, keep_alive);
+      m.body() = std::move(res.body);
+      m.prepare_payload();
+      auto [ec, n] = co_await bhttp::async_write(stream, m, kTuple);
+      co_return std::pair{!ec, uint64_t{n}};
+    }
+    bhttp::response<bhttp::empty_body> m{static_cast<bhttp::status>(res.status), 11};
+    SetHeaders(m, req, res, keep_alive);
+    m.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr{m};
+    auto [ec, total] = co_await bhttp::async_write_header(stream, sr, kTuple);
+    if (ec) co_return std::pair{false, uint64_t{total}};
+    while (auto chunk = co_await res.stream->Next()) {
+      if (chunk->empty()) continue;  // an empty chunk would end the body
+      stream.expires_after(opt.idle_timeout);
+      auto [wec, n] = co_await net::async_write(stream, bhttp::make_chunk(net::buffer(*chunk)), kTuple);
+      total += n;
+      if (wec) {
+        res.stream.reset();  // the client left: the producer learns it here
+        co_return std::pair{false, uint64_t{total}};
+      }
+    }
+    auto [lec, n] = co_await net::async_write(stream, bhttp::make_chunk_last(), kTuple);
+    co_return std::pair{!lec, uint64_t{total + n}};
+  }
+
+  void AccessLog(const Request& req, const RequestRecord& rec) {
+    double ms = std::chrono::duration<double, std::milli>(rec.duration).count();
+    LogInfo("request", {{"request_id", req.request_id},
+                        {"remote", req.remote_address},
+                        {"method", req.method},
+                        {"path", req.path},
+                        {"route", std::string(rec.route)},
+                        {"status", std::to_string(rec.status), true},
+                        {"bytes_in", std::to_string(rec.bytes_in), true},
+                        {"bytes_out", std::to_string(rec.bytes_out), true},
+                        {"duration_ms", fmt::format("{:.3f}", ms), true},
+                        {"user_agent", std::string(req.headers.Get("User-Agent"))}});
+  }
+};
+
+Server::Server(ServerOptions options, Router router, ErrorResponder on_error, Observer* observer)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), std::move(on_error), observer)) {}
+
+Server::~Server() = default;
+
+Status Server::Listen() {
+  auto& a = impl_->acceptor;
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->opt.host, ec);
+  if (ec) return Status::InvalidArgument(fmt::format("server.host: not an IP address: \"{}\"", impl_->opt.host));
+  tcp::endpoint ep(address, impl_->opt.port);
+  auto where = fmt::format("{}:{}", impl_->opt.host, impl_->opt.port);
+  if (a.open(ep.protocol(), ec); ec) return Status::Unavailable(fmt::format("cannot open socket for {}: {}", where, ec.message()));
+  a.set_option(net::socket_base::reuse_address(true), ec);
+  if (a.bind(ep, ec); ec) return Status::Unavailable(fmt::format("cannot bind {}: {}", where, ec.message()));
+  if (a.listen(net::socket_base::max_listen_connections, ec); ec)
+    return Status::Unavailable(fmt::format("cannot listen on {}: {}", where, ec.message()));
+  return Status::Ok();
+}
+
+uint16_t Server::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void Server::HandleSignals() {
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([this](beast::error_code ec, int) {
+    if (!ec) Shutdown();
+  });
+}
+
+void Server::Run() {
+  net::co_spawn(*impl_->contexts[0], impl_->AcceptLoop(), net::detached);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->contexts.size(); ++i) threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
+  impl_->contexts[0]->run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Shutdown() { impl_->BeginShutdown(); }
+
+}  // namespace lingxi::http

@@ -1,0 +1,70 @@
+#include "metrics/registry.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+
+#include "core/version.h"
+
+namespace lingxi::metrics {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+  return b;
+}
+
+}  // namespace
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  prometheus::BuildGauge()
+      .Name("lingxi_build_info")
+      .Help("Build of the running lingxi binary; always 1")
+      .Register(*registry_)
+      .Add({{"version", LINGXI_VERSION}, {"commit", LINGXI_GIT_COMMIT}, {"llama_cpp", LINGXI_LLAMA_CPP_VERSION}})
+      .Set(1);
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  prometheus::BuildGauge()
+      .Name("lingxi_process_start_time_seconds")
+      .Help("Start time of the process since the unix epoch in seconds")
+      .Register(*registry_)
+      .Add({})
+      .Set(std::chrono::duration<double>(now).count());
+}
+
+std::string Metrics::Serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+HttpMetrics::HttpMetrics(Metrics& m)
+    : requests_(prometheus::BuildCounter()
+                    .Name("lingxi_http_requests_total")
+                    .Help("HTTP requests answered, by route pattern, method and status")
+                    .Register(m.registry())),
+      duration_(prometheus::BuildHistogram()
+                    .Name("lingxi_http_request_duration_seconds")
+                    .Help("Time from reading a request to writing its last byte")
+                    .Register(m.registry())),
+      response_bytes_(prometheus::BuildCounter()
+                          .Name("lingxi_http_response_bytes_total")
+                          .Help("Bytes written in HTTP responses, headers included")
+                          .Register(m.registry())),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("lingxi_http_requests_in_flight")
+                     .Help("HTTP requests being read, handled or written")
+                     .Register(m.registry())
+                     .Add({})) {}
+
+void HttpMetrics::OnRequestStart() { in_flight_.Increment(); }
+
+void HttpMetrics::OnRequestEnd(const http::RequestRecord& r) {
+  in_flight_.Decrement();
+  if (r.method.empty()) return;  // the connection closed before a request arrived
+  std::string route = r.route.empty() ? "unmatched" : std::string(r.route);
+  std::string status = std::to_string(r.status);
+  requests_.Add({{"route", route}, {"method", std::string(r.method)}, {"status", status}}).Increment();
+  duration_.Add({{"route", route}, {"status", status}}, LatencyBuckets())
+      .Observe(std::chrono::duration<double>(r.duration).count());
+  response_bytes_.Add({{"route", route}}).Increment(static_cast<double>(r.bytes_out));
+}
+
+}  // namespace lingxi::metrics
