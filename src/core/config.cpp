@@ -231,7 +231,8 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
   if (digits == 0) return Status::InvalidArgument("expected a size like \"32MiB\", got " + Quote(text));
   uint64_t n = 0;
-  std::from_chars(t.data(), t.data() + digits, n);
+  if (std::from_chars(t.data(), t.data() + digits, n).ec != std::errc())
+    return Status::InvalidArgument("size too large: " + Quote(text));
   std::string unit = Lower(Trim(t.substr(digits)));
   uint64_t mult = 0;
   if (unit.empty() || unit == "b") mult = 1;

@@ -4,7 +4,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
+#include <limits>
 #include <ctime>
 #include <mutex>
 #include <thread>
@@ -145,6 +147,8 @@ struct Server::Impl {
       deadline.async_wait([this](beast::error_code wait_ec) {
         if (!wait_ec) ForceClose();
       });
+      // Finish() may have run first (its post raced this one from another thread).
+      if (finished) deadline.cancel();
     });
     std::vector<std::shared_ptr<Connection>> snapshot;
     {
@@ -192,6 +196,7 @@ struct Server::Impl {
       if (!ec) remote = ep.address().to_string();
     }
     beast::flat_buffer buffer;
+    After after = After::kClose;
     try {
       while (!draining) {
         conn->busy = false;
@@ -202,25 +207,51 @@ struct Server::Impl {
           buffer.commit(n);
         }
         conn->busy = true;
-        if (!co_await ServeOne(stream, buffer, remote)) break;
+        after = co_await ServeOne(stream, buffer, remote);
+        if (after != After::kKeepOpen) break;
       }
     } catch (const std::exception& e) {
       LogError("connection failed", {{"error", e.what()}, {"remote", remote}});
     }
-    conn->stream = nullptr;
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (after == After::kCloseLingering && !ec) co_await Linger(stream);
+    conn->stream = nullptr;
     stream.socket().close(ec);
     Unregister(conn);
   }
 
-  // Reads, handles and answers one request. Returns whether the connection stays open.
-  net::awaitable<bool> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
+  // What happens to the connection after a response.
+  enum class After {
+    kKeepOpen,
+    kClose,
+    kCloseLingering,  // the client may still be sending a body we refused; see Linger()
+  };
+
+  // Closing a socket with unread input makes the kernel send a reset, which can destroy the
+  // error response before the client reads it. So after refusing a body, read and drop what
+  // still arrives for a short while (nginx's "lingering close").
+  net::awaitable<void> Linger(beast::tcp_stream& stream) {
+    static constexpr uint64_t kMaxDrain = 64ull << 20;
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink;
+    uint64_t drained = 0;
+    while (drained < kMaxDrain) {
+      auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), kTuple);
+      if (ec) break;
+      drained += n;
+    }
+  }
+
+  // Reads, handles and answers one request.
+  net::awaitable<After> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
     const auto start = Clock::now();
     if (observer) observer->OnRequestStart();
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(kHeaderLimit);
-    parser.body_limit(opt.body_limit);
+    // No body limit while reading the header: the Content-Length check below answers 413
+    // with the sizes; the limit is set before the body is read (it bounds chunked bodies).
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
 
     Request req;
     req.remote_address = remote;
@@ -228,6 +259,7 @@ struct Server::Impl {
     std::string_view route;
     bool keep_alive = false;
     bool respond = true;
+    bool unread_input = false;  // a body was refused, or the request was malformed
 
     stream.expires_after(opt.header_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
@@ -238,8 +270,10 @@ struct Server::Impl {
       } else if (hec == bhttp::error::header_limit) {
         res = on_error(Status::InvalidArgument(fmt::format("request header exceeds {} bytes", kHeaderLimit)));
         res.status = 431;
+        unread_input = true;
       } else {
         res = on_error(Status::InvalidArgument("malformed HTTP request: " + hec.message()));
+        unread_input = true;
       }
     } else {
       auto& h = parser.get();
@@ -256,22 +290,26 @@ struct Server::Impl {
       if (length && *length > opt.body_limit) {
         res = on_error(Status::PayloadTooLarge(
             fmt::format("request body of {} bytes exceeds the limit of {} bytes", *length, opt.body_limit)));
+        unread_input = true;
       } else {
         if (bhttp::token_list(h[bhttp::field::expect]).exists("100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
           stream.expires_after(opt.idle_timeout);
           co_await net::async_write(stream, net::buffer(kContinue), kTuple);
         }
+        parser.body_limit(opt.body_limit);
         stream.expires_after(opt.body_timeout);
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
         if (bec == bhttp::error::body_limit) {
           res = on_error(Status::PayloadTooLarge(fmt::format("request body exceeds the limit of {} bytes", opt.body_limit)));
+          unread_input = true;
         } else if (bec) {
           if (bec == beast::error::timeout || bec == bhttp::error::partial_message || bec == net::error::eof ||
               bec == net::error::connection_reset) {
             respond = false;
           } else {
             res = on_error(Status::InvalidArgument("malformed HTTP request body: " + bec.message()));
+            unread_input = true;
           }
         } else {
           keep_alive = parser.get().keep_alive();
@@ -296,7 +334,8 @@ struct Server::Impl {
     RequestRecord rec{req.method, route, respond ? res.status : 499, req.body.size(), bytes_out, elapsed};
     if (observer) observer->OnRequestEnd(rec);
     if (opt.access_log && (respond || !req.method.empty())) AccessLog(req, rec);
-    co_return respond && write_ok && keep_alive;
+    if (respond && write_ok && keep_alive) co_return After::kKeepOpen;
+    co_return respond && write_ok && unread_input ? After::kCloseLingering : After::kClose;
   }
 
   net::awaitable<Response> Dispatch(Request& req, std::string_view& route) {
