@@ -3,6 +3,8 @@
 .PHONY: all bootstrap build run test test-asan format clean
 
 ARGS ?=
+# Extra CMake settings, e.g. CMAKE_ARGS=-DLINGXI_CUDA=ON
+CMAKE_ARGS ?=
 
 all: build
 
@@ -10,7 +12,7 @@ bootstrap:
 	scripts/bootstrap
 
 build: bootstrap
-	cmake --preset release
+	cmake --preset release $(CMAKE_ARGS)
 	cmake --build --preset release
 
 run: build
@@ -21,7 +23,7 @@ test: build
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: bootstrap
-	cmake --preset asan
+	cmake --preset asan $(CMAKE_ARGS)
 	cmake --build --preset asan
 	ctest --preset asan
 

@@ -1,9 +1,11 @@
 # llama.cpp from the pinned node-llama-cpp package, built once by scripts/build-llama into
-# ~/.cache/lingxi and imported here. LINGXI_LLAMA_DIR points at a finished build to skip the
-# script (it is a no-op when the cache is warm anyway).
-set(LINGXI_LLAMA_DIR "" CACHE PATH "Folder of a scripts/build-llama build (empty: run the script)")
+# ~/.cache/lingxi and imported here as lingxi_ggml, lingxi_llama and lingxi_mtmd.
+set(LINGXI_LLAMA_DIR "" CACHE PATH "Folder of a finished scripts/build-llama build (empty: run the script)")
 
-if(NOT LINGXI_LLAMA_DIR)
+# The script runs at every configure: with a warm cache it only checks and prints the folder,
+# and it picks the right variant when LINGXI_CUDA changes.
+set(_llama_dir "${LINGXI_LLAMA_DIR}")
+if(NOT _llama_dir)
   set(_args "")
   if(LINGXI_CUDA)
     set(_args "--cuda")
@@ -11,23 +13,23 @@ if(NOT LINGXI_LLAMA_DIR)
   message(STATUS "lingxi: preparing llama.cpp (scripts/build-llama ${_args}); a cold build takes minutes")
   execute_process(
     COMMAND "${CMAKE_SOURCE_DIR}/scripts/build-llama" ${_args}
-    OUTPUT_VARIABLE _dir OUTPUT_STRIP_TRAILING_WHITESPACE
+    OUTPUT_VARIABLE _llama_dir OUTPUT_STRIP_TRAILING_WHITESPACE
     RESULT_VARIABLE _rc)
   if(NOT _rc EQUAL 0)
     message(FATAL_ERROR "scripts/build-llama failed (${_rc})")
   endif()
-  set(LINGXI_LLAMA_DIR "${_dir}" CACHE PATH "Folder of a scripts/build-llama build" FORCE)
 endif()
+message(STATUS "lingxi: llama.cpp from ${_llama_dir}")
 
-set(_src "${LINGXI_LLAMA_DIR}/src")
-set(_bin "${LINGXI_LLAMA_DIR}/build/bin")
+set(_src "${_llama_dir}/src")
+set(_bin "${_llama_dir}/build/bin")
 foreach(_f "${_bin}/libllama.so" "${_bin}/libmtmd.so" "${_bin}/llama-server")
   if(NOT EXISTS "${_f}")
-    message(FATAL_ERROR "llama.cpp build in ${LINGXI_LLAMA_DIR} is incomplete: ${_f} is missing")
+    message(FATAL_ERROR "llama.cpp build in ${_llama_dir} is incomplete: ${_f} is missing")
   endif()
 endforeach()
 
-file(READ "${LINGXI_LLAMA_DIR}/llama.cpp.info.json" _info)
+file(READ "${_llama_dir}/llama.cpp.info.json" _info)
 string(JSON LINGXI_LLAMA_CPP_TAG GET "${_info}" tag)
 set(LINGXI_LLAMA_CPP_VERSION "${LINGXI_LLAMA_CPP_TAG}")
 set(LINGXI_LLAMA_SERVER "${_bin}/llama-server" CACHE INTERNAL "llama-server from the same release")
