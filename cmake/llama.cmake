@@ -55,3 +55,11 @@ set_target_properties(lingxi_mtmd PROPERTIES
 # The binary finds the libraries in the cache folder it was built against.
 list(APPEND CMAKE_BUILD_RPATH "${_bin}")
 set(CMAKE_INSTALL_RPATH "${_bin}")
+
+# llama.cpp's common library: Jinja chat templates and JSON-schema-to-grammar, as
+# llama-server uses them.
+add_library(lingxi_llama_common SHARED IMPORTED)
+set_target_properties(lingxi_llama_common PROPERTIES
+  IMPORTED_LOCATION "${_bin}/libllama-common.so"
+  INTERFACE_INCLUDE_DIRECTORIES "${_src}/common;${_src}/vendor"
+  INTERFACE_LINK_LIBRARIES lingxi_llama)

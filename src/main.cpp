@@ -1,6 +1,8 @@
 // lingxi: parses the command line and wires the modules together. Nothing else lives here.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -10,9 +12,13 @@
 #include "core/log.h"
 #include "core/readiness.h"
 #include "core/version.h"
+#include "engine/llama/llama_engine.h"
 #include "engine/llama/system_info.h"
+#include "engine/llama/test_model.h"
+#include "engine/registry.h"
 #include "http/server.h"
 #include "metrics/registry.h"
+#include "pipeline/pipeline.h"
 
 extern char** environ;
 
@@ -24,8 +30,12 @@ struct ServeFlags {
   std::string config_file;
   std::string host;
   int port = -1;
+  std::string model;
   std::string log_level;
   std::string log_format;
+  int gpu_layers = -2;
+  int parallel = 0;
+  int threads = -1;
   std::vector<std::string> sets;  // "section.key=value"
 };
 
@@ -38,10 +48,17 @@ Result<Config> BuildConfig(const ServeFlags& f) {
     config = std::move(*loaded);
   }
   std::vector<Override> overrides = OverridesFromEnvironment(environ);
-  if (!f.host.empty()) overrides.push_back({"server.host", f.host, "--host"});
-  if (f.port >= 0) overrides.push_back({"server.port", std::to_string(f.port), "--port"});
-  if (!f.log_level.empty()) overrides.push_back({"log.level", f.log_level, "--log-level"});
-  if (!f.log_format.empty()) overrides.push_back({"log.format", f.log_format, "--log-format"});
+  auto flag = [&](bool given, const char* path, std::string value, const char* name) {
+    if (given) overrides.push_back({path, std::move(value), name});
+  };
+  flag(!f.host.empty(), "server.host", f.host, "--host");
+  flag(f.port >= 0, "server.port", std::to_string(f.port), "--port");
+  flag(!f.model.empty(), "model.path", f.model, "--model");
+  flag(!f.log_level.empty(), "log.level", f.log_level, "--log-level");
+  flag(!f.log_format.empty(), "log.format", f.log_format, "--log-format");
+  flag(f.gpu_layers != -2, "model.gpu_layers", std::to_string(f.gpu_layers), "--gpu-layers");
+  flag(f.parallel > 0, "model.parallel", std::to_string(f.parallel), "--parallel");
+  flag(f.threads >= 0, "model.threads", std::to_string(f.threads), "--threads");
   for (const auto& s : f.sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos) return Status::InvalidArgument("--set " + s + ": expected section.key=value");
@@ -51,6 +68,40 @@ Result<Config> BuildConfig(const ServeFlags& f) {
   return config;
 }
 
+// The demo model served when none is configured: generated once into the cache folder.
+Result<std::string> DemoModelPath() {
+  const char* cache = std::getenv("LINGXI_CACHE");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path dir = cache ? cache : std::string(home ? home : "/tmp") + "/.cache/lingxi";
+  auto path = dir / "demo" / "lingxi-demo.gguf";
+  if (std::filesystem::exists(path)) return path.string();
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  auto tmp = path.string() + ".tmp";
+  engine::llama::TestModelOptions options;
+  options.name = "lingxi-demo";
+  if (Status s = engine::llama::WriteTestModel(options, tmp); !s.ok()) return s;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::Internal("cannot write " + path.string() + ": " + ec.message());
+  return path.string();
+}
+
+engine::llama::LlamaEngineOptions EngineOptions(const ModelConfig& m, std::string path) {
+  engine::llama::LlamaEngineOptions o;
+  o.model_path = std::move(path);
+  o.id = m.id;
+  for (const auto& a : m.adapters) o.adapters.push_back({a, 1.0f});
+  o.chat_template = m.chat_template;
+  o.context = m.context;
+  o.parallel = m.parallel;
+  o.batch = m.batch;
+  o.queue = m.queue;
+  o.threads = m.threads;
+  o.gpu_layers = m.gpu_layers;
+  o.embeddings = m.embeddings;
+  return o;
+}
+
 int Serve(const ServeFlags& flags) {
   auto config = BuildConfig(flags);
   if (!config.ok()) {
@@ -58,11 +109,26 @@ int Serve(const ServeFlags& flags) {
     return 2;
   }
   InitLogging(config->log);
+  engine::llama::InstallLlamaLogging();
+
+  std::string model_path = config->model.path;
+  if (model_path.empty()) {
+    auto demo = DemoModelPath();
+    if (!demo.ok()) {
+      LogError("cannot create the demo model", {{"error", demo.status().message()}});
+      return 1;
+    }
+    model_path = *demo;
+    LogWarn("no model configured: serving the generated demo model; its answers are noise (see README)",
+            {{"path", model_path}});
+  }
 
   metrics::Metrics metrics;
   metrics::HttpMetrics http_metrics(metrics);
   Readiness readiness;
-  api::ApiContext ctx{&readiness, &metrics};
+  engine::ModelRegistry models;
+  pipeline::Pipeline pipeline(models);
+  api::ApiContext ctx{&readiness, &metrics, &pipeline};
 
   const auto& s = config->server;
   http::ServerOptions opt{s.host, s.port,
@@ -79,9 +145,28 @@ int Serve(const ServeFlags& flags) {
                                {"host", s.host},
                                {"port", std::to_string(server.port()), true},
                                {"io_threads", std::to_string(opt.io_threads), true}});
+
+  // The model loads while the server already answers /health and /ready (503 with progress).
+  auto engine_options = EngineOptions(config->model, model_path);
+  models.Expect(engine::llama::ModelIdFor(engine_options));
+  bool load_failed = false;
+  std::thread loader([&] {
+    auto engine = engine::llama::CreateLlamaEngine(engine_options, readiness, metrics);
+    if (engine.ok()) {
+      models.Add(std::shared_ptr<engine::Engine>(std::move(*engine)));
+      return;
+    }
+    LogError("model failed to load", {{"error", engine.status().message()}});
+    if (config->model.exit_on_load_failure) {
+      load_failed = true;
+      server.Shutdown();
+    }
+  });
   server.Run();
+  loader.join();
+  models.StopAll();  // before the server's event loops go away
   LogInfo("lingxi stopped");
-  return 0;
+  return load_failed ? 1 : 0;
 }
 
 int CheckConfig(const std::string& file) {
@@ -114,6 +199,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", serve.config_file, "TOML config file")->check(CLI::ExistingFile);
   serve_cmd->add_option("--host", serve.host, "Address to bind (server.host)");
   serve_cmd->add_option("--port", serve.port, "Port to bind, 0 for any free port (server.port)");
+  serve_cmd->add_option("--model", serve.model, "GGUF model to serve (model.path); default: the demo model");
+  serve_cmd->add_option("--gpu-layers", serve.gpu_layers, "Layers to offload to the GPU, -1 = all (model.gpu_layers)");
+  serve_cmd->add_option("--parallel", serve.parallel, "Sequences decoded together (model.parallel)");
+  serve_cmd->add_option("--threads", serve.threads, "CPU threads for inference, 0 = all (model.threads)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error|off (log.level)");
   serve_cmd->add_option("--log-format", serve.log_format, "text|json (log.format)");
   serve_cmd->add_option("--set", serve.sets, "Any config key: --set server.body_limit=64MiB (repeatable)");
@@ -122,12 +211,33 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and print the effective config");
   check_cmd->add_option("file", check_file, "TOML config file")->required();
 
+  engine::llama::TestModelOptions tm;
+  std::string tm_out;
+  auto* model_cmd = app.add_subcommand("make-test-model", "Write the tiny deterministic test model (a GGUF)");
+  model_cmd->add_option("out", tm_out, "Output GGUF path")->required();
+  model_cmd->add_option("--layers", tm.n_layer, "Transformer blocks");
+  model_cmd->add_option("--embd", tm.n_embd, "Embedding width");
+  model_cmd->add_option("--heads", tm.n_head, "Attention heads");
+  model_cmd->add_option("--kv-heads", tm.n_head_kv, "Key/value heads");
+  model_cmd->add_option("--ff", tm.n_ff, "Feed-forward width");
+  model_cmd->add_option("--vocab", tm.n_vocab, "Vocabulary size (BPE merges learned up to it)");
+  model_cmd->add_option("--type", tm.type, "Weight type: f32, f16, q8_0 or q4_k");
+  model_cmd->add_option("--seed", tm.seed, "Weight seed");
+
   auto* version_cmd = app.add_subcommand("version", "Print version and build information");
 
   CLI11_PARSE(app, argc, argv);
 
   if (*serve_cmd) return Serve(serve);
   if (*check_cmd) return CheckConfig(check_file);
+  if (*model_cmd) {
+    if (Status s = engine::llama::WriteTestModel(tm, tm_out); !s.ok()) {
+      std::cerr << "lingxi: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout << tm_out << "\n";
+    return 0;
+  }
   if (*version_cmd) {
     std::cout << "lingxi " << LINGXI_VERSION << " (commit " << LINGXI_GIT_COMMIT << ")\n"
               << "llama.cpp " << LINGXI_LLAMA_CPP_VERSION << "\n"

@@ -41,7 +41,9 @@ http::Response ErrorResponse(const Status& s) {
                            {"type", ErrorTypeOf(s)},
                            {"param", nullptr},
                            {"code", std::string(s.code_name())}}}};
-  return http::Response::Json(HttpStatusOf(s), body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto res = http::Response::Json(HttpStatusOf(s), body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (s.code() == Status::Code::kUnavailable) res.headers.Set("Retry-After", "1");
+  return res;
 }
 
 }  // namespace lingxi::api

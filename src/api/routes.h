@@ -1,10 +1,12 @@
 // The route table: every path lingxi serves, one line each, in routes.cpp.
-// Handlers live in one small file per family (system_handlers.cpp, ...).
+// Handlers live in one small file per family: system_handlers.cpp, generation_handlers.cpp,
+// model_handlers.cpp.
 #pragma once
 
 #include "core/readiness.h"
 #include "http/router.h"
 #include "metrics/registry.h"
+#include "pipeline/pipeline.h"
 
 namespace lingxi::api {
 
@@ -12,6 +14,7 @@ namespace lingxi::api {
 struct ApiContext {
   Readiness* readiness = nullptr;
   metrics::Metrics* metrics = nullptr;
+  pipeline::Pipeline* pipeline = nullptr;
 };
 
 http::Router BuildRouter(ApiContext& ctx);
@@ -20,5 +23,11 @@ http::Router BuildRouter(ApiContext& ctx);
 http::Handler HealthHandler(ApiContext& ctx);
 http::Handler ReadyHandler(ApiContext& ctx);
 http::Handler MetricsHandler(ApiContext& ctx);
+http::Handler ChatCompletionsHandler(ApiContext& ctx);
+http::Handler CompletionsHandler(ApiContext& ctx);
+http::Handler PredictHandler(ApiContext& ctx);
+http::Handler ListModelsHandler(ApiContext& ctx);
+http::Handler GetModelHandler(ApiContext& ctx);
+http::Handler EmbeddingsHandler(ApiContext& ctx);
 
 }  // namespace lingxi::api

@@ -172,6 +172,43 @@ Field DurationField(std::string path, std::function<Duration&(Config&)> ref, boo
   return MakeField<Duration>(std::move(path), ref, ParseDuration, from_node, check, render);
 }
 
+Field StringListField(std::string path, std::function<std::vector<std::string>&(Config&)> ref) {
+  // Text form (environment, flags): comma-separated.
+  auto parse = [](std::string_view t) -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    while (!t.empty()) {
+      size_t comma = t.find(',');
+      auto item = Trim(t.substr(0, comma));
+      if (!item.empty()) out.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      t.remove_prefix(comma + 1);
+    }
+    return out;
+  };
+  auto from_node = [](const toml::node& n) -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    const auto* arr = n.as_array();
+    if (!arr) return Status::InvalidArgument("expected an array of strings, got " + NodeText(n));
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return Status::InvalidArgument("expected an array of strings, got " + NodeText(n));
+      out.push_back(item.as_string()->get());
+    }
+    return out;
+  };
+  auto check = [](const std::vector<std::string>&) { return Status::Ok(); };
+  auto render = [](const std::vector<std::string>& v) {
+    toml::array a;
+    for (const auto& s : v) a.push_back(s);
+    return NodeText(a);
+  };
+  return MakeField<std::vector<std::string>>(std::move(path), ref, parse, from_node, check, render);
+}
+
+Field IntMember(std::string path, int ModelConfig::*member, int64_t lo, int64_t hi) {
+  return IntField(std::move(path), [member](const Config& c) { return int64_t{c.model.*member}; },
+                  [member](Config& c, int64_t v) { c.model.*member = static_cast<int>(v); }, lo, hi);
+}
+
 // The catalogue of keys. Add a key here and to the struct in config.h.
 const std::vector<Field>& Fields() {
   static const std::vector<Field> fields = {
@@ -189,6 +226,18 @@ const std::vector<Field>& Fields() {
                   {"trace", "debug", "info", "warn", "error", "off"}),
       StringField("log.format", [](Config& c) -> std::string& { return c.log.format; }, {"text", "json"}),
       BoolField("log.access_log", [](Config& c) -> bool& { return c.log.access_log; }),
+      StringField("model.path", [](Config& c) -> std::string& { return c.model.path; }),
+      StringField("model.id", [](Config& c) -> std::string& { return c.model.id; }),
+      StringListField("model.adapters", [](Config& c) -> std::vector<std::string>& { return c.model.adapters; }),
+      StringField("model.chat_template", [](Config& c) -> std::string& { return c.model.chat_template; }),
+      IntMember("model.context", &ModelConfig::context, 0, 1 << 24),
+      IntMember("model.parallel", &ModelConfig::parallel, 1, 256),
+      IntMember("model.batch", &ModelConfig::batch, 16, 1 << 16),
+      IntMember("model.queue", &ModelConfig::queue, 0, 1 << 20),
+      IntMember("model.threads", &ModelConfig::threads, 0, 1024),
+      IntMember("model.gpu_layers", &ModelConfig::gpu_layers, -1, 100000),
+      BoolField("model.embeddings", [](Config& c) -> bool& { return c.model.embeddings; }),
+      BoolField("model.exit_on_load_failure", [](Config& c) -> bool& { return c.model.exit_on_load_failure; }),
   };
   return fields;
 }

@@ -38,9 +38,26 @@ struct LogConfig {
   bool access_log = true;       // one line per request
 };
 
+// The embedded llama.cpp engine. With no path, `serve` generates and serves the demo model.
+struct ModelConfig {
+  std::string path;           // GGUF file; "" = the generated demo model (answers are noise)
+  std::string id;             // served model id; "" = the file's stem
+  std::vector<std::string> adapters;  // LoRA adapter GGUFs, applied in order (scale 1)
+  std::string chat_template;  // Jinja template overriding tokenizer.chat_template; "" = the model's
+  int context = 4096;         // tokens per sequence; 0 = the model's training context
+  int parallel = 8;           // sequences decoded together (continuous batching). 1..256
+  int batch = 512;            // tokens per decode step; long prompts are cut in chunks of this. >= 16
+  int queue = 64;             // requests waiting for a sequence; more get 503. >= 0
+  int threads = 0;            // CPU threads for inference; 0 = all cores
+  int gpu_layers = 0;         // layers offloaded to the GPU (CUDA builds); -1 = all
+  bool embeddings = true;     // serve /v1/embeddings from this model
+  bool exit_on_load_failure = true;  // false: keep serving with /ready at 503 and the error in it
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
+  ModelConfig model;
 };
 
 // A "path=value" setting from the environment or a flag, applied on top of the file.

@@ -27,8 +27,9 @@ TEST(BinaryTest, ServesHealthOnAFreePortAndStopsOnSigterm) {
   LingxiProcess lingxi;
   auto r = Fetch(lingxi.port(), "GET", "/health");
   EXPECT_EQ(r.status, 200);
+  ASSERT_TRUE(lingxi.WaitReady()) << lingxi.process().Log();  // the demo model has loaded
   HttpConnection idle(lingxi.port());
-  EXPECT_EQ(idle.Request("GET", "/ready").status, 200);  // no engines configured: ready
+  EXPECT_EQ(idle.Request("GET", "/ready").status, 200);
 
   lingxi.process().Signal(SIGTERM);
   EXPECT_EQ(lingxi.process().Wait(10s), 0);

@@ -4,21 +4,26 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "support/http_client.h"
 #include "support/process.h"
 
 namespace lingxi::testing {
 
 class LingxiProcess {
  public:
+  // Without --model it serves the demo model, generated into a private cache folder.
   explicit LingxiProcess(std::vector<std::string> args = {}, std::vector<std::string> env = {})
-      : process_(Argv(std::move(args)), std::move(env)) {
+      : process_(Argv(std::move(args)), WithCache(std::move(env), cache_)) {
     auto port = process_.WaitForLog(std::regex(R"(lingxi listening.*port[=":]+(\d+))"));
     if (!port) throw std::runtime_error("lingxi did not start:\n" + process_.Log());
     port_ = std::stoi(*port);
   }
   int port() const { return port_; }
+  // Waits until /ready answers 200 (the model has loaded); false on timeout.
+  bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   Process& process() { return process_; }
 
  private:
@@ -27,8 +32,22 @@ class LingxiProcess {
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   }
+  static std::vector<std::string> WithCache(std::vector<std::string> env, const TempDir& cache) {
+    env.push_back("LINGXI_CACHE=" + cache.path());
+    return env;
+  }
+  TempDir cache_;  // declared before process_: constructed first, removed last
   Process process_;
   int port_ = 0;
 };
+
+inline bool LingxiProcess::WaitReady(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Fetch(port_, "GET", "/ready").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
 
 }  // namespace lingxi::testing

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""lingxi vs llama-server on the same GGUF, thread count and slots, in one run.
+
+Measures, for each server: single-stream decode tokens/s, 8-stream aggregate tokens/s and
+time to first token (median), then prints lingxi/llama-server ratios as a Markdown table.
+llama-server is the one built from the same llama.cpp release (scripts/build-llama).
+
+    bench/serving_bench.py [--model GGUF] [--threads N] [--tokens N] [--runs N]
+
+Without --model it makes a ~0.5B-parameter Q8_0 model with `lingxi make-test-model`, so
+the numbers measure compute, not HTTP overhead. Uses only the Python standard library.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINGXI = os.path.join(ROOT, "build", "bin", "lingxi")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, path, timeout=600):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server on {port} not ready")
+
+
+def stream_chat(port, prompt, max_tokens):
+    """One streamed chat; returns (ttft_s, decode_s, tokens)."""
+    body = json.dumps({"model": "default", "messages": [{"role": "user", "content": prompt}],
+                       "temperature": 0, "max_tokens": max_tokens, "stream": True,
+                       "stream_options": {"include_usage": True}})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    start = time.perf_counter()
+    c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    first = None
+    tokens = 0
+    buf = b""
+    while True:
+        chunk = r.read1(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n\n" in buf:
+            event, buf = buf.split(b"\n\n", 1)
+            data = event[len(b"data: "):]
+            if data == b"[DONE]":
+                continue
+            j = json.loads(data)
+            if j.get("usage"):
+                tokens = j["usage"]["completion_tokens"]
+            for ch in j.get("choices", []):
+                if ch.get("delta", {}).get("content") and first is None:
+                    first = time.perf_counter()
+    end = time.perf_counter()
+    first = first or end
+    return first - start, end - first, tokens
+
+
+def measure(port, tokens, runs):
+    prompts = [f"Write a long story about the number {i}." for i in range(8)]
+    stream_chat(port, "warm up", 8)
+    single = [stream_chat(port, prompts[0], tokens) for _ in range(runs)]
+    ttft = statistics.median(s[0] for s in single)
+    single_tps = statistics.median(s[2] / s[1] for s in single if s[1] > 0)
+    results = []
+
+    def worker(p):
+        results.append(stream_chat(port, p, tokens))
+
+    aggs = []
+    for _ in range(runs):
+        results.clear()
+        threads = [threading.Thread(target=worker, args=(p,)) for p in prompts]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        aggs.append(sum(r[2] for r in results) / (time.perf_counter() - t0))
+    return {"ttft_ms": ttft * 1000, "single_tps": single_tps, "aggregate_tps": statistics.median(aggs)}
+
+
+def llama_server_path():
+    out = subprocess.run([os.path.join(ROOT, "scripts", "build-llama")], capture_output=True, text=True, check=True)
+    return os.path.join(out.stdout.strip(), "build", "bin", "llama-server")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--ctx", type=int, default=1024, help="context per sequence")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="lingxi-bench-")
+    model = args.model
+    if not model:
+        model = os.path.join(tmp, "bench-0.5b-q8_0.gguf")
+        subprocess.run([LINGXI, "make-test-model", model, "--layers", "24", "--embd", "896", "--heads", "14",
+                        "--kv-heads", "2", "--ff", "4864", "--vocab", "32000", "--type", "q8_0"], check=True)
+    size_mb = os.path.getsize(model) / 2**20
+
+    results = {}
+    servers = {
+        "lingxi": lambda port: [LINGXI, "serve", "--port", str(port), "--model", model, "--threads", str(args.threads),
+                                "--parallel", "8", "--set", f"model.context={args.ctx}", "--set", "log.access_log=false"],
+        "llama-server": lambda port: [llama_server_path(), "-m", model, "--port", str(port), "-t", str(args.threads),
+                                      "-tb", str(args.threads), "-np", "8", "-c", str(args.ctx * 8), "-b", "512",
+                                      "-ub", "512", "--no-webui", "--no-kv-unified"],
+    }
+    for name, argv in servers.items():
+        port = free_port()
+        log = open(os.path.join(tmp, f"{name}.log"), "w")
+        p = subprocess.Popen(argv(port), stdout=log, stderr=log)
+        try:
+            wait_ready(port, "/health" if name == "llama-server" else "/ready")
+            results[name] = measure(port, args.tokens, args.runs)
+        finally:
+            p.terminate()
+            p.wait()
+    a, b = results["lingxi"], results["llama-server"]
+    print(f"model: {os.path.basename(model)} ({size_mb:.0f} MiB), threads {args.threads}, 8 slots, "
+          f"{args.tokens} tokens per request, median of {args.runs}")
+    print("| metric | lingxi | llama-server | lingxi / llama-server |")
+    print("|---|---|---|---|")
+    print(f"| single-stream decode (tok/s) | {a['single_tps']:.1f} | {b['single_tps']:.1f} | {a['single_tps'] / b['single_tps']:.2f}x |")
+    print(f"| 8-stream aggregate (tok/s) | {a['aggregate_tps']:.1f} | {b['aggregate_tps']:.1f} | {a['aggregate_tps'] / b['aggregate_tps']:.2f}x |")
+    print(f"| time to first token (ms) | {a['ttft_ms']:.1f} | {b['ttft_ms']:.1f} | {a['ttft_ms'] / b['ttft_ms']:.2f}x |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

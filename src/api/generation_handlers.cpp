@@ -1,0 +1,122 @@
+// POST /v1/chat/completions, /v1/completions and /predict: parse, run through the pipeline,
+// answer whole or as an SSE stream.
+#include <boost/asio/this_coro.hpp>
+
+#include <chrono>
+
+#include "api/errors.h"
+#include "api/openai_request.h"
+#include "api/openai_response.h"
+#include "api/routes.h"
+
+namespace lingxi::api {
+namespace {
+
+using nlohmann::json;
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Pulls engine chunks and writes OpenAI SSE events. Dropping it (client gone) cancels the
+// request in the engine, which frees its sequence slot at the next step.
+class SseStream : public http::BodyStream {
+ public:
+  SseStream(std::shared_ptr<engine::ChunkStream> in, ResponseMeta meta, bool include_usage)
+      : in_(std::move(in)), meta_(std::move(meta)), include_usage_(include_usage) {}
+  ~SseStream() override { in_->Cancel(); }
+
+  http::Task<std::optional<std::string>> Next() override {
+    if (done_) co_return std::nullopt;
+    if (!opened_ && meta_.endpoint == Endpoint::kChat) {
+      opened_ = true;
+      co_return SseEvent(ChunkJson(meta_, "", nullptr, /*role_only=*/true));
+    }
+    auto chunk = co_await in_->Next();
+    if (!chunk) {  // the engine closed without a final chunk: should not happen
+      done_ = true;
+      co_return "data: [DONE]\n\n";
+    }
+    std::string out;
+    if (!chunk->delta.empty()) out += SseEvent(ChunkJson(meta_, chunk->delta, nullptr, false));
+    if (chunk->finish) {
+      done_ = true;
+      if (!chunk->error.ok()) {
+        out += SseEvent(json::parse(ErrorResponse(chunk->error).body));
+      } else {
+        out += SseEvent(ChunkJson(meta_, "", engine::FinishReasonName(*chunk->finish), false));
+        if (include_usage_) {
+          json usage = ChunkJson(meta_, "", nullptr, false);
+          usage["choices"] = json::array();
+          usage["usage"] = UsageJson(*chunk);
+          out += SseEvent(usage);
+        }
+      }
+      out += "data: [DONE]\n\n";
+    }
+    co_return out;
+  }
+
+ private:
+  std::shared_ptr<engine::ChunkStream> in_;
+  ResponseMeta meta_;
+  bool include_usage_;
+  bool opened_ = false;
+  bool done_ = false;
+};
+
+// Collects a whole answer. Returns the text and the final chunk.
+http::Task<std::pair<std::string, engine::ChatChunk>> Collect(engine::ChunkStream& in) {
+  std::string text;
+  engine::ChatChunk last;
+  while (auto c = co_await in.Next()) {
+    text += c->delta;
+    if (c->finish) last = std::move(*c);
+  }
+  co_return std::pair{std::move(text), std::move(last)};
+}
+
+enum class Shape { kChat, kCompletion, kPredict };
+
+http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
+  return [&ctx, shape](http::Request& req) -> http::Task<http::Response> {
+    auto parsed = shape == Shape::kChat         ? ParseChatCompletion(req.body)
+                  : shape == Shape::kCompletion ? ParseCompletion(req.body)
+                                                : ParsePredict(req.body);
+    if (!parsed.ok()) co_return ErrorResponse(parsed.status());
+    parsed->request.request_id = req.request_id;
+    bool stream = parsed->request.stream && shape != Shape::kPredict;
+    auto started = ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);
+    if (!started.ok()) co_return ErrorResponse(started.status());
+
+    ResponseMeta meta{shape == Shape::kCompletion ? Endpoint::kCompletion : Endpoint::kChat,
+                      (shape == Shape::kCompletion ? "cmpl-" : "chatcmpl-") + req.request_id, started->model.id,
+                      UnixNow()};
+    if (stream) {
+      http::Response res;
+      res.headers.Set("Content-Type", "text/event-stream");
+      res.headers.Set("Cache-Control", "no-cache");
+      res.stream = std::make_unique<SseStream>(started->stream, meta, parsed->include_usage);
+      co_return res;
+    }
+    auto [text, last] = co_await Collect(*started->stream);
+    if (!last.error.ok()) co_return ErrorResponse(last.error);
+    if (shape == Shape::kPredict) {
+      json body = {{"result", text},
+                   {"model", meta.model},
+                   {"finish_reason", engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop))},
+                   {"usage", UsageJson(last)}};
+      co_return http::Response::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    co_return http::Response::Json(
+        200, CompletionJson(meta, text, last).dump(-1, ' ', false, json::error_handler_t::replace));
+  };
+}
+
+}  // namespace
+
+http::Handler ChatCompletionsHandler(ApiContext& ctx) { return GenerationHandler(ctx, Shape::kChat); }
+http::Handler CompletionsHandler(ApiContext& ctx) { return GenerationHandler(ctx, Shape::kCompletion); }
+http::Handler PredictHandler(ApiContext& ctx) { return GenerationHandler(ctx, Shape::kPredict); }
+
+}  // namespace lingxi::api

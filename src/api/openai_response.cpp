@@ -1,0 +1,74 @@
+#include "api/openai_response.h"
+
+namespace lingxi::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+json UsageJson(const engine::ChatChunk& c) {
+  return {{"prompt_tokens", c.usage.prompt_tokens},
+          {"completion_tokens", c.usage.completion_tokens},
+          {"total_tokens", c.usage.prompt_tokens + c.usage.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", c.usage.cached_prompt_tokens}}}};
+}
+
+namespace {
+
+// llama-server's "timings" extension: what was computed versus reused.
+json TimingsJson(const engine::ChatChunk& c) {
+  return {{"cache_n", c.usage.cached_prompt_tokens},
+          {"prompt_n", c.timings.prompt_processed},
+          {"prompt_ms", c.timings.prompt_ms},
+          {"predicted_n", c.usage.completion_tokens},
+          {"predicted_ms", c.timings.generation_ms},
+          {"queue_ms", c.timings.queue_ms}};
+}
+
+}  // namespace
+
+json CompletionJson(const ResponseMeta& meta, const std::string& text, const engine::ChatChunk& c) {
+  const char* finish = engine::FinishReasonName(c.finish.value_or(engine::FinishReason::kStop));
+  json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}};
+  if (meta.endpoint == Endpoint::kChat) {
+    choice["message"] = {{"role", "assistant"}, {"content", text}};
+  } else {
+    choice["text"] = text;
+  }
+  return {{"id", meta.id},
+          {"object", meta.endpoint == Endpoint::kChat ? "chat.completion" : "text_completion"},
+          {"created", meta.created},
+          {"model", meta.model},
+          {"choices", json::array({choice})},
+          {"usage", UsageJson(c)},
+          {"timings", TimingsJson(c)}};
+}
+
+json ChunkJson(const ResponseMeta& meta, const std::string& delta, const char* finish, bool role_only) {
+  json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish ? json(finish) : json(nullptr)}};
+  if (meta.endpoint == Endpoint::kChat) {
+    json d = json::object();
+    if (role_only) {
+      d["role"] = "assistant";
+      d["content"] = "";
+    } else if (!finish) {
+      d["content"] = delta;
+    }
+    choice["delta"] = std::move(d);
+  } else {
+    choice["text"] = finish ? "" : delta;
+  }
+  return {{"id", meta.id},
+          {"object", meta.endpoint == Endpoint::kChat ? "chat.completion.chunk" : "text_completion"},
+          {"created", meta.created},
+          {"model", meta.model},
+          {"choices", json::array({choice})}};
+}
+
+std::string SseEvent(const json& j) { return "data: " + Dump(j) + "\n\n"; }
+
+}  // namespace lingxi::api
