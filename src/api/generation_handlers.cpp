@@ -88,6 +88,8 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
     bool stream = parsed->request.stream && shape != Shape::kPredict;
     auto started = ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);
     if (!started.ok()) co_return ErrorResponse(started.status());
+    // A client that hangs up stops the generation (and frees its sequence) at the next step.
+    req.client_gone->OnGone([s = started->stream] { s->Cancel(); });
 
     ResponseMeta meta{shape == Shape::kCompletion ? Endpoint::kCompletion : Endpoint::kChat,
                       (shape == Shape::kCompletion ? "cmpl-" : "chatcmpl-") + req.request_id, started->model.id,

@@ -28,6 +28,17 @@ void Headers::Set(std::string name, std::string value) {
 
 void Headers::Add(std::string name, std::string value) { entries_.emplace_back(std::move(name), std::move(value)); }
 
+void ClientGone::OnGone(std::function<void()> f) {
+  if (gone_) f();
+  else callback_ = std::move(f);
+}
+
+void ClientGone::Fire() {
+  if (gone_) return;
+  gone_ = true;
+  if (auto f = std::move(callback_)) f();
+}
+
 std::string_view Request::PathParam(std::string_view name) const {
   for (const auto& [k, v] : path_params)
     if (k == name) return v;

@@ -37,6 +37,21 @@ class Headers {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// Tells a handler that its client closed the connection while the request was being handled,
+// so long work can stop. Used on the connection's thread only. (A streamed response learns it
+// from a failed write instead: see BodyStream.)
+class ClientGone {
+ public:
+  // Runs `f` once when the client goes (at once if it already has).
+  void OnGone(std::function<void()> f);
+  bool gone() const { return gone_; }
+  void Fire();
+
+ private:
+  bool gone_ = false;
+  std::function<void()> callback_;
+};
+
 struct Request {
   std::string method;          // "GET", "POST", ...
   std::string target;          // as sent: "/v1/models?x=1"
@@ -47,6 +62,7 @@ struct Request {
   std::string remote_address;  // peer IP of the TCP connection
   std::string request_id;      // X-Request-Id from the client when valid, else generated
   std::vector<std::pair<std::string, std::string>> path_params;  // "{id}" segments of the route
+  std::shared_ptr<ClientGone> client_gone = std::make_shared<ClientGone>();
 
   std::string_view PathParam(std::string_view name) const;
 };

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <sys/socket.h>
 #include <limits>
 #include <ctime>
 #include <mutex>
@@ -243,6 +245,16 @@ struct Server::Impl {
     }
   }
 
+  // While a handler runs, notices the client closing the connection (EOF or reset) and fires
+  // `gone`. Data arriving instead is a pipelined request: the client is still there.
+  static net::awaitable<void> WatchPeer(tcp::socket& socket, std::shared_ptr<ClientGone> gone) {
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+    if (ec) co_return;  // cancelled: the handler finished
+    char c;
+    ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone->Fire();
+  }
+
   // Reads, handles and answers one request.
   net::awaitable<After> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
     const auto start = Clock::now();
@@ -315,7 +327,10 @@ struct Server::Impl {
           keep_alive = parser.get().keep_alive();
           req.body = std::move(parser.get().body());
           stream.expires_never();  // the handler may take long; writes set their own limit
+          net::co_spawn(stream.get_executor(), WatchPeer(stream.socket(), req.client_gone), net::detached);
           res = co_await Dispatch(req, route);
+          beast::error_code cec;
+          stream.socket().cancel(cec);  // ends WatchPeer
         }
       }
     }

@@ -117,6 +117,40 @@ TEST_F(OpenAIApiTest, StreamIsFramedAsOpenAIChunksEndingWithDone) {
   EXPECT_EQ(text, whole["choices"][0]["message"]["content"]);
 }
 
+TEST_F(OpenAIApiTest, EightConcurrentStreamsCompleteAndShareDecodeSteps) {
+  auto batch_count = [] {
+    auto m = Fetch(port(), "GET", "/metrics").body;
+    auto value = [&m](const std::string& series) {
+      auto at = m.find(series + " ");
+      EXPECT_NE(at, std::string::npos) << series;
+      return at == std::string::npos ? 0.0 : std::stod(m.substr(at + series.size() + 1));
+    };
+    return std::pair{value(R"(lingxi_engine_batch_sequences_bucket{model="tiny-chat",le="1"})"),
+                     value(R"(lingxi_engine_batch_sequences_count{model="tiny-chat"})")};
+  };
+  auto [solo_before, steps_before] = batch_count();
+  std::vector<std::future<HttpResponse>> streams;
+  for (int i = 0; i < 8; ++i) {
+    streams.push_back(std::async(std::launch::async, [i] {
+      auto body = Chat("Concurrent stream " + std::to_string(i), 32);
+      body["stream"] = true;
+      body["ignore_eos"] = true;
+      return Post("/v1/chat/completions", body);
+    }));
+  }
+  for (auto& f : streams) {
+    auto r = f.get();
+    ASSERT_EQ(r.status, 200);
+    auto events = SseData(r.body);
+    ASSERT_GE(events.size(), 3u);
+    EXPECT_EQ(events.back(), "[DONE]");
+    EXPECT_EQ(json::parse(events[events.size() - 2])["choices"][0]["finish_reason"], "length");
+  }
+  auto [solo_after, steps_after] = batch_count();
+  // Most decode steps advanced several of the streams at once.
+  EXPECT_LT(solo_after - solo_before, (steps_after - steps_before) / 2);
+}
+
 TEST_F(OpenAIApiTest, CompletionsAndPredict) {
   auto c = Post("/v1/completions", {{"model", "default"}, {"prompt", "Once upon a time"}, {"temperature", 0}, {"max_tokens", 5}});
   ASSERT_EQ(c.status, 200) << c.body;
@@ -210,6 +244,31 @@ TEST(OpenAIQueueTest, FullQueueIs503WithRetryAfter) {
   EXPECT_EQ(refused.Header("retry-after"), "1");
   EXPECT_EQ(json::parse(refused.body)["error"]["type"], "server_error");
   EXPECT_EQ(long_request.get().status, 200);
+}
+
+TEST_F(OpenAIApiTest, ClientHangingUpCancelsANonStreamedRequest) {
+  auto cancelled = [] {
+    auto m = Fetch(port(), "GET", "/metrics").body;
+    std::string series = R"(lingxi_engine_requests_total{finish="cancelled",model="tiny-chat"} )";
+    auto at = m.find(series);
+    return at == std::string::npos ? 0.0 : std::stod(m.substr(at + series.size()));
+  };
+  double before = cancelled();
+  {
+    HttpConnection c(port());
+    auto body = Chat("A long answer please", 480);
+    body["ignore_eos"] = true;
+    std::string b = body.dump();
+    ASSERT_TRUE(c.SendRaw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(b.size()) + "\r\n\r\n" + b));
+    std::this_thread::sleep_for(30ms);
+  }  // hang up before the answer is ready
+  double after = before;
+  for (int i = 0; i < 200 && after == before; ++i) {
+    std::this_thread::sleep_for(10ms);
+    after = cancelled();
+  }
+  EXPECT_EQ(after, before + 1);
 }
 
 TEST(OpenAIStartupTest, MissingModelFileExitsNonZeroNamingIt) {

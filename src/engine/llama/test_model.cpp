@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <vector>
@@ -58,7 +59,7 @@ bool LookupType(const std::string& name, TypeInfo& out) {
 
 Status Validate(const TestModelOptions& o, const TypeInfo& t) {
   auto bad = [](const char* option, std::string why) { return Status::InvalidArgument(std::string(option) + ": " + why); };
-  if (o.n_layer < 1) return bad("n_layer", "must be at least 1");
+  if (o.n_layer < 1 || o.n_layer > 512) return bad("n_layer", "must be between 1 and 512");
   if (o.n_head < 1 || o.n_head_kv < 1) return bad("n_head", "heads must be at least 1");
   if (o.n_embd < 1 || o.n_embd % o.n_head != 0) return bad("n_embd", fmt::format("{} is not divisible by n_head {}", o.n_embd, o.n_head));
   if ((o.n_embd / o.n_head) % 2 != 0) return bad("n_embd", "head size (n_embd / n_head) must be even for RoPE");

@@ -2,7 +2,7 @@
 // It has a real byte-level BPE tokenizer (merges learned from a built-in English text), a
 // ChatML chat template and seeded random weights, so its answers are noise but reproducible:
 // the same options always give a byte-identical file. Tests and `make run`'s demo use the
-// default shape (a few MB); benchmarks ask for the shape of a real small model to measure
+// default shape (about 0.6 MB); benchmarks ask for the shape of a real small model to measure
 // compute. Thread-safe (no shared state).
 #pragma once
 
