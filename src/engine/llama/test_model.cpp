@@ -81,10 +81,14 @@ class TensorWriter {
   }
   ~TensorWriter() { ggml_free(meta_); }
 
-  // A [cols, rows] matrix (ggml order: ne0 = cols) of N(0, std) values.
-  void Matrix(const std::string& name, int64_t cols, int64_t rows, float std) {
+  // A [cols, rows] matrix (ggml order: ne0 = cols) of N(0, std) values; rows marked in
+  // `zero_rows` are all zeros.
+  void Matrix(const std::string& name, int64_t cols, int64_t rows, float std,
+              const std::vector<bool>& zero_rows = {}) {
     std::vector<float> values(static_cast<size_t>(cols * rows));
     for (auto& v : values) v = rng_.Normal() * std;
+    for (size_t r = 0; r < zero_rows.size(); ++r)
+      if (zero_rows[r]) std::fill_n(values.begin() + static_cast<int64_t>(r) * cols, cols, 0.0f);
     Add(name, type_, cols, rows, values);
   }
   void Norm(const std::string& name, int64_t n) {
@@ -179,7 +183,13 @@ Status WriteTestModel(const TestModelOptions& o, const std::string& path) {
     w.Matrix(n("ffn_down"), o.n_ff, o.n_embd, 0.1f);
   }
   w.Norm("output_norm.weight", o.n_embd);
-  w.Matrix("output.weight", o.n_embd, o.n_vocab, 0.5f);
+  // Zero logits for single-byte tokens that are not printable ASCII and for control tokens:
+  // among hundreds of random positive logits they are (almost) never the greedy pick, so the
+  // answers are printable text that any client, and llama-server's output parser, accepts.
+  std::vector<bool> quiet(static_cast<size_t>(o.n_vocab), false);
+  for (int b = 0; b < 256; ++b) quiet[b] = b < 0x20 || b >= 0x7F;
+  for (int t : {vocab.endoftext, vocab.im_start, vocab.im_end}) quiet[t] = true;
+  w.Matrix("output.weight", o.n_embd, o.n_vocab, 0.5f, quiet);
 
   if (!gguf_write_to_file(g, path.c_str(), false)) return Status::Internal(path + ": cannot write the model file");
   return Status::Ok();
