@@ -132,7 +132,7 @@ TEST_F(OpenAIApiTest, EightConcurrentStreamsCompleteAndShareDecodeSteps) {
   std::vector<std::future<HttpResponse>> streams;
   for (int i = 0; i < 8; ++i) {
     streams.push_back(std::async(std::launch::async, [i] {
-      auto body = Chat("Concurrent stream " + std::to_string(i), 32);
+      auto body = Chat("Concurrent stream " + std::to_string(i), 64);
       body["stream"] = true;
       body["ignore_eos"] = true;
       return Post("/v1/chat/completions", body);
@@ -235,11 +235,16 @@ TEST(OpenAIQueueTest, FullQueueIs503WithRetryAfter) {
     body["ignore_eos"] = true;  // keeps the only slot busy for all 400 tokens
     return Fetch(lingxi.port(), "POST", "/v1/chat/completions", body.dump());
   });
-  HttpResponse refused;
-  for (int i = 0; i < 200 && refused.status != 503; ++i) {
-    refused = Fetch(lingxi.port(), "POST", "/v1/chat/completions", Chat("second", 2).dump());
-    if (refused.status != 503) std::this_thread::sleep_for(5ms);
-  }
+  // Wait until the long request holds the only sequence, then ask for another.
+  auto active = [&] {
+    auto m = Fetch(lingxi.port(), "GET", "/metrics").body;
+    std::string series = R"(lingxi_engine_active_sequences{model="tiny-chat"} )";
+    auto at = m.find(series);
+    return at == std::string::npos ? 0.0 : std::stod(m.substr(at + series.size()));
+  };
+  for (int i = 0; i < 500 && active() < 1; ++i) std::this_thread::sleep_for(2ms);
+  ASSERT_EQ(active(), 1);
+  auto refused = Fetch(lingxi.port(), "POST", "/v1/chat/completions", Chat("second", 2).dump());
   EXPECT_EQ(refused.status, 503);
   EXPECT_EQ(refused.Header("retry-after"), "1");
   EXPECT_EQ(json::parse(refused.body)["error"]["type"], "server_error");
