@@ -73,7 +73,7 @@ Result<std::string> DemoModelPath() {
   const char* cache = std::getenv("LINGXI_CACHE");
   const char* home = std::getenv("HOME");
   std::filesystem::path dir = cache ? cache : std::string(home ? home : "/tmp") + "/.cache/lingxi";
-  auto path = dir / "demo" / "lingxi-demo.gguf";
+  auto path = dir / "demo" / ("lingxi-demo-g" + std::to_string(engine::llama::kTestModelGeneration) + ".gguf");
   if (std::filesystem::exists(path)) return path.string();
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -148,6 +148,7 @@ int Serve(const ServeFlags& flags) {
 
   // The model loads while the server already answers /health and /ready (503 with progress).
   auto engine_options = EngineOptions(config->model, model_path);
+  if (config->model.path.empty() && engine_options.id.empty()) engine_options.id = "lingxi-demo";
   models.Expect(engine::llama::ModelIdFor(engine_options));
   bool load_failed = false;
   std::thread loader([&] {

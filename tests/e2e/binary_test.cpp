@@ -28,6 +28,8 @@ TEST(BinaryTest, ServesHealthOnAFreePortAndStopsOnSigterm) {
   auto r = Fetch(lingxi.port(), "GET", "/health");
   EXPECT_EQ(r.status, 200);
   ASSERT_TRUE(lingxi.WaitReady()) << lingxi.process().Log();  // the demo model has loaded
+  auto models = nlohmann::json::parse(Fetch(lingxi.port(), "GET", "/v1/models").body);
+  EXPECT_EQ(models["data"][0]["id"], "lingxi-demo");
   HttpConnection idle(lingxi.port());
   EXPECT_EQ(idle.Request("GET", "/ready").status, 200);
 

@@ -13,6 +13,9 @@
 
 namespace lingxi::engine::llama {
 
+// Bumped whenever the generator's output changes, so cached demo models are remade.
+constexpr int kTestModelGeneration = 2;
+
 struct TestModelOptions {
   int n_layer = 2;
   int n_embd = 64;     // divisible by n_head
