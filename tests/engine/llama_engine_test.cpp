@@ -202,3 +202,54 @@ TEST(LlamaEngineTest, MissingOrBrokenModelFilesAreNamed) {
 
 }  // namespace
 }  // namespace lingxi::testing
+
+namespace lingxi::testing {
+namespace {
+
+TEST(LlamaEngineTemplateTest, ConfiguredTemplateOverridesTheModels) {
+  EngineFixture chatml;
+  engine::llama::LlamaEngineOptions o;
+  o.chat_template = "{% for message in messages %}{{ message['content'] }}{% endfor %}";
+  EngineFixture plain(o);
+  auto with_model_template = chatml.Ask(UserSays("Hello world", 1));
+  auto with_override = plain.Ask(UserSays("Hello world", 1));
+  // ChatML wraps the message in <|im_start|>user ... <|im_end|> and opens the assistant turn.
+  EXPECT_EQ(with_override.last.usage.prompt_tokens, 3);  // [Hello][ wor][ld]: the bare text
+  EXPECT_GT(with_model_template.last.usage.prompt_tokens, with_override.last.usage.prompt_tokens + 4);
+}
+
+}  // namespace
+}  // namespace lingxi::testing
+
+namespace lingxi::testing {
+namespace {
+
+TEST(LlamaEngineAdapterTest, LoraAdapterLoadsInItsStageAndChangesTheAnswer) {
+  TempDir dir;
+  std::string lora = dir.path() + "/lora.gguf";
+  ASSERT_TRUE(engine::llama::WriteTestLora({}, 8, 7, lora).ok());
+  EngineFixture base;
+  engine::llama::LlamaEngineOptions o;
+  o.adapters = {{lora, 1.0f}};
+  EngineFixture adapted(o);
+  EXPECT_NE(base.Ask(UserSays("Hello", 12)).text, adapted.Ask(UserSays("Hello", 12)).text);
+  EXPECT_NE(adapted.metrics.Serialize().find(R"(lingxi_engine_load_stage_seconds{model="lingxi-test",stage="adapters"})"),
+            std::string::npos);
+}
+
+TEST(LlamaEngineAdapterTest, AFileThatIsNotAnAdapterIsNamed) {
+  metrics::Metrics m;
+  Readiness r;
+  engine::llama::LlamaEngineOptions o;
+  o.model_path = TestModelPath();
+  o.threads = 1;
+  o.adapters = {{TestModelPath(), 1.0f}};  // a model, not an adapter
+  auto e = engine::llama::CreateLlamaEngine(o, r, m);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(), "adapter: " + TestModelPath() + ": does not fit this model");
+  EXPECT_EQ(r.Snapshot()[0].stage, "adapters");
+  EXPECT_EQ(r.Snapshot()[0].phase, ComponentState::Phase::kFailed);
+}
+
+}  // namespace
+}  // namespace lingxi::testing

@@ -195,4 +195,29 @@ Status WriteTestModel(const TestModelOptions& o, const std::string& path) {
   return Status::Ok();
 }
 
+Status WriteTestLora(const TestModelOptions& o, int rank, uint64_t seed, const std::string& path) {
+  TypeInfo type;
+  if (!LookupType(o.type, type)) return Status::InvalidArgument("type: expected f32, f16, q8_0 or q4_k, got \"" + o.type + "\"");
+  if (Status s = Validate(o, type); !s.ok()) return s;
+  if (rank < 1 || rank > o.n_embd) return Status::InvalidArgument("rank: must be between 1 and n_embd");
+  std::unique_ptr<gguf_context, decltype(&gguf_free)> gguf(gguf_init_empty(), gguf_free);
+  gguf_context* g = gguf.get();
+  gguf_set_val_str(g, "general.type", "adapter");
+  gguf_set_val_str(g, "general.architecture", "llama");
+  gguf_set_val_str(g, "general.name", (o.name + "-lora").c_str());
+  gguf_set_val_str(g, "adapter.type", "lora");
+  gguf_set_val_f32(g, "adapter.lora.alpha", static_cast<float>(rank));
+  // W is [in, out]; llama.cpp wants lora_a [in, rank] and lora_b [rank, out].
+  TensorWriter w(g, GGML_TYPE_F32, seed);
+  for (int i = 0; i < o.n_layer; ++i) {
+    for (auto [tensor, out] : {std::pair{"attn_q", o.n_embd}, std::pair{"ffn_up", o.n_ff}}) {
+      std::string base = fmt::format("blk.{}.{}.weight", i, tensor);
+      w.Matrix(base + ".lora_a", o.n_embd, rank, 0.5f);
+      w.Matrix(base + ".lora_b", rank, out, 0.5f);
+    }
+  }
+  if (!gguf_write_to_file(g, path.c_str(), false)) return Status::Internal(path + ": cannot write the adapter file");
+  return Status::Ok();
+}
+
 }  // namespace lingxi::engine::llama

@@ -32,4 +32,8 @@ struct TestModelOptions {
 // InvalidArgument names the bad option; Internal when the file cannot be written.
 Status WriteTestModel(const TestModelOptions& options, const std::string& path);
 
+// A LoRA adapter (rank `rank`, on every layer's attn_q and ffn_up) for the model that
+// `options` describe, with seeded weights strong enough to change its answers.
+Status WriteTestLora(const TestModelOptions& options, int rank, uint64_t seed, const std::string& path);
+
 }  // namespace lingxi::engine::llama
