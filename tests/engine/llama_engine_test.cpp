@@ -48,14 +48,17 @@ TEST(LlamaEngineTest, EightStreamsAreDecodedTogether) {
   EngineFixture f;
   std::vector<std::shared_ptr<engine::ChunkStream>> streams;
   for (int i = 0; i < 8; ++i) {
-    auto s = f.Submit(UserSays("Request number " + std::to_string(i), 24));
+    // Long enough that all eight overlap even if submitting them takes a few decode steps.
+    auto r = UserSays("Request number " + std::to_string(i), 96);
+    r.sampling.ignore_eos = true;
+    auto s = f.Submit(std::move(r));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     streams.push_back(*s);
   }
   for (auto& s : streams) {
     auto a = f.Drain(s);
     EXPECT_EQ(a.last.finish, FinishReason::kLength);
-    EXPECT_EQ(a.last.usage.completion_tokens, 24);
+    EXPECT_EQ(a.last.usage.completion_tokens, 96);
   }
   std::string m = f.metrics.Serialize();
   double steps = Sample(m, R"(lingxi_engine_batch_sequences_count{model="lingxi-test"})");
@@ -90,7 +93,9 @@ TEST(LlamaEngineTest, FullQueueRefusesWithUnavailable) {
   std::vector<std::shared_ptr<engine::ChunkStream>> accepted;
   Status refused;
   for (int i = 0; i < 4 && refused.ok(); ++i) {
-    auto s = f.Submit(UserSays("Busy " + std::to_string(i), 300));
+    auto r = UserSays("Busy " + std::to_string(i), 300);
+    r.sampling.ignore_eos = true;  // holds its slot for all 300 tokens
+    auto s = f.Submit(std::move(r));
     if (s.ok()) accepted.push_back(*s);
     else refused = s.status();
   }
