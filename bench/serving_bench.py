@@ -2,7 +2,8 @@
 """lingxi vs llama-server on the same GGUF, thread count and slots, in one run.
 
 Measures, for each server: single-stream decode tokens/s, 8-stream aggregate tokens/s and
-time to first token (median), then prints lingxi/llama-server ratios as a Markdown table.
+time to first token (medians over alternating rounds), then prints lingxi/llama-server ratios
+as a Markdown table.
 llama-server is the one built from the same llama.cpp release (scripts/build-llama).
 
     bench/serving_bench.py [--model GGUF] [--threads N] [--tokens N] [--runs N]
@@ -85,28 +86,25 @@ def stream_completion(port, prompt, max_tokens):
     return first - start, end - first, max_tokens
 
 
-def measure(port, tokens, runs):
-    prompts = [f"Once upon a time, in a story about the number {i}, there was" for i in range(8)]
-    stream_completion(port, "warm up", 8)
-    single = [stream_completion(port, prompts[0], tokens) for _ in range(runs)]
-    ttft = statistics.median(s[0] for s in single)
-    single_tps = statistics.median((s[2] - 1) / s[1] for s in single)  # tokens after the first
+PROMPTS = [f"Once upon a time, in a story about the number {i}, there was" for i in range(8)]
+
+
+def one_round(port, tokens):
+    """One single-stream request and one round of 8 concurrent streams on one server."""
+    ttft, decode_s, n = stream_completion(port, PROMPTS[0], tokens)
     results = []
 
     def worker(p):
         results.append(stream_completion(port, p, tokens))
 
-    aggs = []
-    for _ in range(runs):
-        results.clear()
-        threads = [threading.Thread(target=worker, args=(p,)) for p in prompts]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        aggs.append(sum(r[2] for r in results) / (time.perf_counter() - t0))
-    return {"ttft_ms": ttft * 1000, "single_tps": single_tps, "aggregate_tps": statistics.median(aggs)}
+    threads = [threading.Thread(target=worker, args=(p,)) for p in PROMPTS]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    aggregate = sum(r[2] for r in results) / (time.perf_counter() - t0)
+    return {"ttft_ms": ttft * 1000, "single_tps": (n - 1) / decode_s, "aggregate_tps": aggregate}
 
 
 def llama_server_path():
@@ -131,7 +129,6 @@ def main():
                         "--kv-heads", "2", "--ff", "4864", "--vocab", "32000", "--type", "q8_0"], check=True)
     size_mb = os.path.getsize(model) / 2**20
 
-    results = {}
     servers = {
         "lingxi": lambda port: [LINGXI, "serve", "--port", str(port), "--model", model, "--threads", str(args.threads),
                                 "--parallel", "8", "--set", f"model.context={args.ctx}", "--set", "log.access_log=false"],
@@ -139,16 +136,25 @@ def main():
                                       "-tb", str(args.threads), "-np", "8", "-c", str(args.ctx * 8), "-b", "512",
                                       "-ub", "512", "--no-webui", "--no-kv-unified"],
     }
-    for name, argv in servers.items():
-        port = free_port()
-        log = open(os.path.join(tmp, f"{name}.log"), "w")
-        p = subprocess.Popen(argv(port), stdout=log, stderr=log)
-        try:
-            wait_ready(port, "/health" if name == "llama-server" else "/ready")
-            results[name] = measure(port, args.tokens, args.runs)
-        finally:
+    # Both servers stay up (an idle one uses no CPU) and the rounds alternate between them,
+    # so drift in the machine's speed hits both alike.
+    ports, procs = {}, []
+    try:
+        for name, argv in servers.items():
+            ports[name] = free_port()
+            log = open(os.path.join(tmp, f"{name}.log"), "w")
+            procs.append(subprocess.Popen(argv(ports[name]), stdout=log, stderr=log))
+            wait_ready(ports[name], "/health" if name == "llama-server" else "/ready")
+            stream_completion(ports[name], "warm up", 8)
+        rounds = {name: [] for name in servers}
+        for _ in range(args.runs):
+            for name in servers:
+                rounds[name].append(one_round(ports[name], args.tokens))
+    finally:
+        for p in procs:
             p.terminate()
             p.wait()
+    results = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in rounds.items()}
     a, b = results["lingxi"], results["llama-server"]
     print(f"model: {os.path.basename(model)} ({size_mb:.0f} MiB), threads {args.threads}, 8 slots, "
           f"{args.tokens} tokens per request, median of {args.runs}")
