@@ -149,7 +149,8 @@ int Serve(const ServeFlags& flags) {
   // The model loads while the server already answers /health and /ready (503 with progress).
   auto engine_options = EngineOptions(config->model, model_path);
   if (config->model.path.empty() && engine_options.id.empty()) engine_options.id = "lingxi-demo";
-  models.Expect(engine::llama::ModelIdFor(engine_options));
+  const std::string model_id = engine::llama::ModelIdFor(engine_options);
+  models.Expect(model_id);
   bool load_failed = false;
   std::thread loader([&] {
     auto engine = engine::llama::CreateLlamaEngine(engine_options, readiness, metrics);
@@ -158,6 +159,7 @@ int Serve(const ServeFlags& flags) {
       return;
     }
     LogError("model failed to load", {{"error", engine.status().message()}});
+    models.Fail(model_id, engine.status().message());
     if (config->model.exit_on_load_failure) {
       load_failed = true;
       server.Shutdown();

@@ -6,7 +6,7 @@ void ModelRegistry::Expect(const std::string& id) {
   std::lock_guard lock(mu_);
   for (const auto& e : entries_)
     if (e.id == id) return;
-  entries_.push_back({id, nullptr});
+  entries_.push_back({id, nullptr, ""});
 }
 
 void ModelRegistry::Add(std::shared_ptr<Engine> engine) {
@@ -18,7 +18,13 @@ void ModelRegistry::Add(std::shared_ptr<Engine> engine) {
       return;
     }
   }
-  entries_.push_back({id, std::move(engine)});
+  entries_.push_back({id, std::move(engine), ""});
+}
+
+void ModelRegistry::Fail(const std::string& id, std::string error) {
+  std::lock_guard lock(mu_);
+  for (auto& e : entries_)
+    if (e.id == id) e.error = std::move(error);
 }
 
 Result<std::shared_ptr<Engine>> ModelRegistry::Find(const std::string& id) const {
@@ -28,6 +34,8 @@ Result<std::shared_ptr<Engine>> ModelRegistry::Find(const std::string& id) const
   for (const auto& e : entries_)
     if (e.id == id) found = &e;
   if (!found) return Status::NotFound("The model '" + id + "' does not exist");
+  if (!found->error.empty())
+    return Status::Unavailable("The model '" + found->id + "' failed to load: " + found->error);
   if (!found->engine) return Status::Unavailable("The model '" + found->id + "' is still loading; retry shortly");
   return found->engine;
 }

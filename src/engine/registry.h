@@ -20,7 +20,10 @@ class ModelRegistry {
   // Declares a model that is loading. The first one expected or added is the default.
   void Expect(const std::string& id);
   void Add(std::shared_ptr<Engine> engine);
-  // NotFound for an unknown id (OpenAI: model_not_found), Unavailable while it loads.
+  // The expected model will not come: requests for it get 503 with `error`.
+  void Fail(const std::string& id, std::string error);
+  // NotFound for an unknown id (OpenAI: model_not_found), Unavailable while it loads or
+  // after its load failed.
   Result<std::shared_ptr<Engine>> Find(const std::string& id) const;
   std::vector<EngineInfo> List() const;  // loaded models only
   void StopAll();
@@ -29,6 +32,7 @@ class ModelRegistry {
   struct Entry {
     std::string id;
     std::shared_ptr<Engine> engine;  // null while loading
+    std::string error;               // set when loading failed
   };
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // guarded by mu_; the first is the default

@@ -282,5 +282,25 @@ TEST(OpenAIStartupTest, MissingModelFileExitsNonZeroNamingIt) {
   EXPECT_NE(p.Log().find("/nonexistent/x.gguf: no such file"), std::string::npos) << p.Log();
 }
 
+TEST(OpenAIStartupTest, WithExitOnLoadFailureOffReadyStays503WithTheError) {
+  LingxiProcess lingxi({"--model", "/nonexistent/x.gguf", "--set", "model.exit_on_load_failure=false"});
+  HttpResponse ready;
+  for (int i = 0; i < 200; ++i) {
+    ready = Fetch(lingxi.port(), "GET", "/ready");
+    if (ready.body.find("failed") != std::string::npos) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(ready.status, 503);
+  auto j = json::parse(ready.body);
+  EXPECT_EQ(j["components"][0]["state"], "failed");
+  EXPECT_EQ(j["components"][0]["error"], "/nonexistent/x.gguf: no such file");
+  EXPECT_EQ(Fetch(lingxi.port(), "GET", "/health").status, 200);  // still serving
+  auto chat = Chat("hi");
+  chat["model"] = "default";
+  auto r = Fetch(lingxi.port(), "POST", "/v1/chat/completions", chat.dump());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(json::parse(r.body)["error"]["message"], "The model 'x' failed to load: /nonexistent/x.gguf: no such file");
+}
+
 }  // namespace
 }  // namespace lingxi::testing
