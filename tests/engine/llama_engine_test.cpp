@@ -258,3 +258,23 @@ TEST(LlamaEngineAdapterTest, AFileThatIsNotAnAdapterIsNamed) {
 
 }  // namespace
 }  // namespace lingxi::testing
+
+namespace lingxi::testing {
+namespace {
+
+TEST(LlamaEngineSamplingTest, RepeatPenaltyChangesAGreedyAnswer) {
+  EngineFixture f;
+  auto plain = UserSays("Tell me a story", 48);
+  plain.sampling.ignore_eos = true;
+  auto penalized = plain;
+  penalized.sampling.repeat_penalty = 5.0f;
+  penalized.sampling.presence_penalty = 1.5f;
+  penalized.sampling.frequency_penalty = 1.5f;
+  auto a = f.Ask(plain).text;
+  auto b = f.Ask(penalized).text;
+  EXPECT_NE(a, b);
+  EXPECT_EQ(f.Ask(penalized).text, b);  // still deterministic
+}
+
+}  // namespace
+}  // namespace lingxi::testing
