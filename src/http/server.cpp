@@ -4,12 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <array>
 #include <atomic>
-#include <cerrno>
-#include <sys/socket.h>
 #include <limits>
-#include <ctime>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -18,7 +14,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/version.h"
+#include "http/wire.h"
 
 namespace lingxi::http {
 namespace {
@@ -30,22 +26,6 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 constexpr size_t kHeaderLimit = 16 * 1024;
-
-// RFC 9110 IMF-fixdate, recomputed at most once a second per thread.
-const std::string& HttpDate() {
-  thread_local std::time_t cached_second = 0;
-  thread_local std::string cached;
-  std::time_t now = std::time(nullptr);
-  if (now != cached_second) {
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    cached = buf;
-    cached_second = now;
-  }
-  return cached;
-}
 
 // A live connection, as the shutdown logic sees it. Fields are touched only on the
 // connection's own io_context thread (shutdown posts there).
@@ -217,7 +197,7 @@ struct Server::Impl {
     }
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (after == After::kCloseLingering && !ec) co_await Linger(stream);
+    if (after == After::kCloseLingering && !ec) co_await wire::Linger(stream);
     conn->stream = nullptr;
     stream.socket().close(ec);
     Unregister(conn);
@@ -227,33 +207,8 @@ struct Server::Impl {
   enum class After {
     kKeepOpen,
     kClose,
-    kCloseLingering,  // the client may still be sending a body we refused; see Linger()
+    kCloseLingering,  // the client may still be sending a body we refused; see wire::Linger()
   };
-
-  // Closing a socket with unread input makes the kernel send a reset, which can destroy the
-  // error response before the client reads it. So after refusing a body, read and drop what
-  // still arrives for a short while (nginx's "lingering close").
-  net::awaitable<void> Linger(beast::tcp_stream& stream) {
-    static constexpr uint64_t kMaxDrain = 64ull << 20;
-    stream.expires_after(std::chrono::seconds(2));
-    std::array<char, 16384> sink;
-    uint64_t drained = 0;
-    while (drained < kMaxDrain) {
-      auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), kTuple);
-      if (ec) break;
-      drained += n;
-    }
-  }
-
-  // While a handler runs, notices the client closing the connection (EOF or reset) and fires
-  // `gone`. Data arriving instead is a pipelined request: the client is still there.
-  static net::awaitable<void> WatchPeer(tcp::socket& socket, std::shared_ptr<ClientGone> gone) {
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
-    if (ec) co_return;  // cancelled: the handler finished
-    char c;
-    ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone->Fire();
-  }
 
   // Reads, handles and answers one request.
   net::awaitable<After> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
@@ -327,7 +282,7 @@ struct Server::Impl {
           keep_alive = parser.get().keep_alive();
           req.body = std::move(parser.get().body());
           stream.expires_never();  // the handler may take long; writes set their own limit
-          net::co_spawn(stream.get_executor(), WatchPeer(stream.socket(), req.client_gone), net::detached);
+          net::co_spawn(stream.get_executor(), wire::WatchPeer(stream.socket(), req.client_gone), net::detached);
           res = co_await Dispatch(req, route);
           beast::error_code cec;
           stream.socket().cancel(cec);  // ends WatchPeer
@@ -341,14 +296,14 @@ struct Server::Impl {
     if (respond) {
       keep_alive = keep_alive && !draining;
       bool head = req.method == "HEAD";
-      auto [ok, n] = co_await Write(stream, req, res, keep_alive, head);
+      auto [ok, n] = co_await wire::WriteResponse(stream, req, res, keep_alive, head, opt.idle_timeout);
       write_ok = ok;
       bytes_out = n;
     }
     const auto elapsed = Clock::now() - start;
     RequestRecord rec{req.method, route, respond ? res.status : 499, req.body.size(), bytes_out, elapsed};
     if (observer) observer->OnRequestEnd(rec);
-    if (opt.access_log && (respond || !req.method.empty())) AccessLog(req, rec);
+    if (opt.access_log && (respond || !req.method.empty())) wire::LogAccess(req, rec);
     if (respond && write_ok && keep_alive) co_return After::kKeepOpen;
     co_return respond && write_ok && unread_input ? After::kCloseLingering : After::kClose;
   }
@@ -377,67 +332,6 @@ struct Server::Impl {
     }
   }
 
-  template <typename Message>
-  void SetHeaders(Message& m, const Request& req, const Response& res, bool keep_alive) {
-    m.set(bhttp::field::server, "lingxi/" LINGXI_VERSION);
-    m.set(bhttp::field::date, HttpDate());
-    m.set("X-Request-Id", req.request_id);
-    for (const auto& [k, v] : res.headers.entries()) m.insert(k, v);
-    m.keep_alive(keep_alive);
-  }
-
-  // Writes the response; returns (success, bytes written).
-  net::awaitable<std::pair<bool, uint64_t>> Write(beast::tcp_stream& stream, const Request& req, Response& res,
-                                                   bool keep_alive, bool head) {
-    stream.expires_after(opt.idle_timeout);
-    if (!res.stream || head) {
-      if (head) {
-        bhttp::response<bhttp::empty_body> m{static_cast<bhttp::status>(res.status), 11};
-        SetHeaders(m, req, res, keep_alive);
-        if (!res.stream) m.content_length(res.body.size());
-        auto [ec, n] = co_await bhttp::async_write(stream, m, kTuple);
-        co_return std::pair{!ec, uint64_t{n}};
-      }
-      bhttp::response<bhttp::string_body> m{static_cast<bhttp::status>(res.status), 11};
-      SetHeaders(m, req, res, keep_alive);
-      m.body() = std::move(res.body);
-      m.prepare_payload();
-      auto [ec, n] = co_await bhttp::async_write(stream, m, kTuple);
-      co_return std::pair{!ec, uint64_t{n}};
-    }
-    bhttp::response<bhttp::empty_body> m{static_cast<bhttp::status>(res.status), 11};
-    SetHeaders(m, req, res, keep_alive);
-    m.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> sr{m};
-    auto [ec, total] = co_await bhttp::async_write_header(stream, sr, kTuple);
-    if (ec) co_return std::pair{false, uint64_t{total}};
-    while (auto chunk = co_await res.stream->Next()) {
-      if (chunk->empty()) continue;  // an empty chunk would end the body
-      stream.expires_after(opt.idle_timeout);
-      auto [wec, n] = co_await net::async_write(stream, bhttp::make_chunk(net::buffer(*chunk)), kTuple);
-      total += n;
-      if (wec) {
-        res.stream.reset();  // the client left: the producer learns it here
-        co_return std::pair{false, uint64_t{total}};
-      }
-    }
-    auto [lec, n] = co_await net::async_write(stream, bhttp::make_chunk_last(), kTuple);
-    co_return std::pair{!lec, uint64_t{total + n}};
-  }
-
-  void AccessLog(const Request& req, const RequestRecord& rec) {
-    double ms = std::chrono::duration<double, std::milli>(rec.duration).count();
-    LogInfo("request", {{"request_id", req.request_id},
-                        {"remote", req.remote_address},
-                        {"method", req.method},
-                        {"path", req.path},
-                        {"route", std::string(rec.route)},
-                        {"status", std::to_string(rec.status), true},
-                        {"bytes_in", std::to_string(rec.bytes_in), true},
-                        {"bytes_out", std::to_string(rec.bytes_out), true},
-                        {"duration_ms", fmt::format("{:.3f}", ms), true},
-                        {"user_agent", std::string(req.headers.Get("User-Agent"))}});
-  }
 };
 
 Server::Server(ServerOptions options, Router router, ErrorResponder on_error, Observer* observer)
