@@ -1,6 +1,6 @@
 #include "api/errors.h"
 
-#include <nlohmann/json.hpp>
+#include "api/json_response.h"
 
 namespace lingxi::api {
 
@@ -35,13 +35,16 @@ const char* ErrorTypeOf(const Status& s) {
   }
 }
 
+nlohmann::json ErrorJson(const Status& s) {
+  return {{"error",
+           {{"message", s.message()},
+            {"type", ErrorTypeOf(s)},
+            {"param", nullptr},
+            {"code", std::string(s.code_name())}}}};
+}
+
 http::Response ErrorResponse(const Status& s) {
-  nlohmann::json body = {{"error",
-                          {{"message", s.message()},
-                           {"type", ErrorTypeOf(s)},
-                           {"param", nullptr},
-                           {"code", std::string(s.code_name())}}}};
-  auto res = http::Response::Json(HttpStatusOf(s), body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto res = JsonResponse(HttpStatusOf(s), ErrorJson(s));
   if (s.code() == Status::Code::kUnavailable) res.headers.Set("Retry-After", "1");
   return res;
 }

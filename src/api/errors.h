@@ -3,6 +3,8 @@
 // Stateless; thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "http/message.h"
 
@@ -11,6 +13,8 @@ namespace lingxi::api {
 int HttpStatusOf(const Status& status);
 // The OpenAI error "type" for a status ("invalid_request_error", "rate_limit_error", ...).
 const char* ErrorTypeOf(const Status& status);
+// The error object alone, as an SSE event carries it mid-stream.
+nlohmann::json ErrorJson(const Status& status);
 // The JSON error response for a non-ok status.
 http::Response ErrorResponse(const Status& status);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "api/errors.h"
+#include "api/json_response.h"
 #include "api/openai_request.h"
 #include "api/openai_response.h"
 #include "api/routes.h"
@@ -42,7 +43,7 @@ class SseStream : public http::BodyStream {
     if (chunk->finish) {
       done_ = true;
       if (!chunk->error.ok()) {
-        out += SseEvent(json::parse(ErrorResponse(chunk->error).body));
+        out += SseEvent(ErrorJson(chunk->error));
       } else {
         out += SseEvent(ChunkJson(meta_, "", engine::FinishReasonName(*chunk->finish), false));
         if (include_usage_) {
@@ -108,10 +109,9 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
                    {"model", meta.model},
                    {"finish_reason", engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop))},
                    {"usage", UsageJson(last)}};
-      co_return http::Response::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace));
+      co_return JsonResponse(200, body);
     }
-    co_return http::Response::Json(
-        200, CompletionJson(meta, text, last).dump(-1, ' ', false, json::error_handler_t::replace));
+    co_return JsonResponse(200, CompletionJson(meta, text, last));
   };
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "api/errors.h"
+#include "api/json_response.h"
 #include "api/openai_request.h"
 #include "api/routes.h"
 #include "core/base64.h"
@@ -26,7 +27,7 @@ http::Handler ListModelsHandler(ApiContext& ctx) {
   return [&ctx](http::Request&) -> http::Task<http::Response> {
     json data = json::array();
     for (const auto& m : ctx.pipeline->models().List()) data.push_back(ModelJson(m));
-    co_return http::Response::Json(200, json{{"object", "list"}, {"data", std::move(data)}}.dump());
+    co_return JsonResponse(200, json{{"object", "list"}, {"data", std::move(data)}});
   };
 }
 
@@ -34,7 +35,7 @@ http::Handler GetModelHandler(ApiContext& ctx) {
   return [&ctx](http::Request& req) -> http::Task<http::Response> {
     std::string id(req.PathParam("id"));
     for (const auto& m : ctx.pipeline->models().List())
-      if (m.id == id) co_return http::Response::Json(200, ModelJson(m).dump());
+      if (m.id == id) co_return JsonResponse(200, ModelJson(m));
     co_return ErrorResponse(Status::NotFound("The model '" + id + "' does not exist"));
   };
 }
@@ -66,7 +67,7 @@ http::Handler EmbeddingsHandler(ApiContext& ctx) {
                  {"data", std::move(data)},
                  {"model", started->model.id},
                  {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
-    co_return http::Response::Json(200, body.dump());
+    co_return JsonResponse(200, body);
   };
 }
 

@@ -1,14 +1,10 @@
 #include "api/openai_response.h"
 
+#include "api/json_response.h"
+
 namespace lingxi::api {
 
 using nlohmann::json;
-
-namespace {
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-}  // namespace
 
 json UsageJson(const engine::ChatChunk& c) {
   return {{"prompt_tokens", c.usage.prompt_tokens},
@@ -69,6 +65,6 @@ json ChunkJson(const ResponseMeta& meta, const std::string& delta, const char* f
           {"choices", json::array({choice})}};
 }
 
-std::string SseEvent(const json& j) { return "data: " + Dump(j) + "\n\n"; }
+std::string SseEvent(const json& j) { return "data: " + JsonText(j) + "\n\n"; }
 
 }  // namespace lingxi::api

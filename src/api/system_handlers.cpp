@@ -1,6 +1,7 @@
 // /health, /ready and /metrics: what orchestrators and Prometheus poll.
 #include <nlohmann/json.hpp>
 
+#include "api/json_response.h"
 #include "api/routes.h"
 #include "core/version.h"
 
@@ -36,7 +37,7 @@ http::Handler ReadyHandler(ApiContext& ctx) {
     }
     bool ready = ctx.readiness->AllReady();
     nlohmann::json body = {{"status", ready ? "ready" : "loading"}, {"components", std::move(components)}};
-    auto res = http::Response::Json(ready ? 200 : 503, body.dump());
+    auto res = JsonResponse(ready ? 200 : 503, body);
     if (!ready) res.headers.Set("Retry-After", "1");
     co_return res;
   };
