@@ -151,11 +151,13 @@ int Serve(const ServeFlags& flags) {
   if (config->model.path.empty() && engine_options.id.empty()) engine_options.id = "lingxi-demo";
   const std::string model_id = engine::llama::ModelIdFor(engine_options);
   models.Expect(model_id);
+  auto progress = readiness.Register("engine:" + model_id);
   bool load_failed = false;
   std::thread loader([&] {
-    auto engine = engine::llama::CreateLlamaEngine(engine_options, readiness, metrics);
+    auto engine = engine::llama::CreateLlamaEngine(engine_options, progress, metrics);
     if (engine.ok()) {
       models.Add(std::shared_ptr<engine::Engine>(std::move(*engine)));
+      progress.Ready();  // only now can requests find it
       return;
     }
     LogError("model failed to load", {{"error", engine.status().message()}});

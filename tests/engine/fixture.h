@@ -43,7 +43,7 @@ class EngineFixture {
     if (options.model_path.empty()) options.model_path = TestModelPath();
     if (options.threads == 0) options.threads = 2;
     if (options.context == 4096) options.context = 512;
-    auto e = engine::llama::CreateLlamaEngine(options, readiness, metrics);
+    auto e = engine::llama::CreateLlamaEngine(options, readiness.Register("engine"), metrics);
     if (!e.ok()) throw std::runtime_error(e.status().ToString());
     engine = std::move(*e);
     io_thread = std::thread([this] { io.run(); });

@@ -73,7 +73,9 @@ TEST(LlamaEngineTest, CancelledStreamFreesItsSlot) {
   engine::llama::LlamaEngineOptions o;
   o.parallel = 1;
   EngineFixture f(o);
-  auto long_one = f.Submit(UserSays("Go on forever", 400));
+  auto forever = UserSays("Go on forever", 400);
+  forever.sampling.ignore_eos = true;  // only the cancel can end it early
+  auto long_one = f.Submit(std::move(forever));
   ASSERT_TRUE(long_one.ok());
   (*long_one)->Cancel();
   auto a = f.Drain(*long_one);
@@ -191,7 +193,7 @@ TEST(LlamaEngineTest, MissingOrBrokenModelFilesAreNamed) {
   Readiness r;
   engine::llama::LlamaEngineOptions o;
   o.model_path = "/nonexistent/model.gguf";
-  auto missing = engine::llama::CreateLlamaEngine(o, r, m);
+  auto missing = engine::llama::CreateLlamaEngine(o, r.Register("engine"), m);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(), "/nonexistent/model.gguf: no such file");
 
@@ -199,7 +201,7 @@ TEST(LlamaEngineTest, MissingOrBrokenModelFilesAreNamed) {
   WriteFile(dir.path() + "/bad.gguf", "this is not a model");
   o.model_path = dir.path() + "/bad.gguf";
   o.id = "bad";
-  auto bad = engine::llama::CreateLlamaEngine(o, r, m);
+  auto bad = engine::llama::CreateLlamaEngine(o, r.Register("engine"), m);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("bad.gguf: not a GGUF file"), std::string::npos);
   EXPECT_FALSE(r.AllReady());  // the failure is visible in /ready
@@ -249,7 +251,7 @@ TEST(LlamaEngineAdapterTest, AFileThatIsNotAnAdapterIsNamed) {
   o.model_path = TestModelPath();
   o.threads = 1;
   o.adapters = {{TestModelPath(), 1.0f}};  // a model, not an adapter
-  auto e = engine::llama::CreateLlamaEngine(o, r, m);
+  auto e = engine::llama::CreateLlamaEngine(o, r.Register("engine"), m);
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().message(), "adapter: " + TestModelPath() + ": does not fit this model");
   EXPECT_EQ(r.Snapshot()[0].stage, "adapters");

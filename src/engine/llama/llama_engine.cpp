@@ -29,8 +29,7 @@ Status CheckGgufFile(const std::string& path) {
 
 }  // namespace
 
-Status LlamaEngine::Load(Readiness& readiness) {
-  auto component = readiness.Register("engine:" + info_.id);
+Status LlamaEngine::Load(Readiness::Component component) {
   auto fail = [&](Status s) {
     component.Failed(s.message());
     return s;
@@ -113,7 +112,6 @@ Status LlamaEngine::Load(Readiness& readiness) {
   info_.embeddings = opt_.embeddings;
   thread_ = std::thread([this] { Loop(); });
   metrics_.load_progress.Set(1);
-  component.Ready();
   LogInfo("model loaded", {{"model", info_.id},
                            {"path", opt_.model_path},
                            {"context_per_sequence", std::to_string(n_ctx_seq_), true},
@@ -192,12 +190,17 @@ std::string ModelIdFor(const LlamaEngineOptions& options) {
   return options.id.empty() ? std::filesystem::path(options.model_path).stem().string() : options.id;
 }
 
-Result<std::unique_ptr<Engine>> CreateLlamaEngine(const LlamaEngineOptions& options, Readiness& readiness,
-                                                  metrics::Metrics& metrics) {
-  if (options.parallel < 1) return Status::InvalidArgument("engine.parallel: must be at least 1");
-  if (options.batch < 1) return Status::InvalidArgument("engine.batch: must be at least 1");
+Result<std::unique_ptr<Engine>> CreateLlamaEngine(const LlamaEngineOptions& options,
+                                                  Readiness::Component progress, metrics::Metrics& metrics) {
+  Status bad;
+  if (options.parallel < 1) bad = Status::InvalidArgument("engine.parallel: must be at least 1");
+  if (options.batch < 1) bad = Status::InvalidArgument("engine.batch: must be at least 1");
+  if (!bad.ok()) {
+    progress.Failed(bad.message());
+    return bad;
+  }
   auto engine = std::make_unique<LlamaEngine>(options, metrics, ModelIdFor(options));
-  if (Status s = engine->Load(readiness); !s.ok()) return s;
+  if (Status s = engine->Load(progress); !s.ok()) return s;
   return std::unique_ptr<Engine>(std::move(engine));
 }
 

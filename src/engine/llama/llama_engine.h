@@ -44,9 +44,10 @@ struct LlamaEngineOptions {
 // The id a model is served under: options.id, or the model file's stem.
 std::string ModelIdFor(const LlamaEngineOptions& options);
 
-// Loads the model. Errors name the file and what is wrong; progress goes to `readiness`.
-Result<std::unique_ptr<Engine>> CreateLlamaEngine(const LlamaEngineOptions& options, Readiness& readiness,
-                                                  metrics::Metrics& metrics);
+// Loads the model. Errors name the file and what is wrong. Stages and a failure go to
+// `progress`; marking it ready is the caller's, once the engine is reachable by requests.
+Result<std::unique_ptr<Engine>> CreateLlamaEngine(const LlamaEngineOptions& options,
+                                                  Readiness::Component progress, metrics::Metrics& metrics);
 
 // Silences or routes llama.cpp's own logging to ours (warnings and errors only). Call once.
 void InstallLlamaLogging();

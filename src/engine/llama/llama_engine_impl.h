@@ -73,7 +73,7 @@ class LlamaEngine final : public Engine {
     if (model_) llama_model_free(model_);
   }
 
-  Status Load(Readiness& readiness);
+  Status Load(Readiness::Component component);
 
   EngineInfo info() const override { return info_; }
 

@@ -195,20 +195,23 @@ void LlamaEngine::Finish(Slot& s, FinishReason reason, Status error) {
   } else {
     c.timings.prompt_ms = Millis(now - s.admitted);
   }
-  s.job->out->Push(std::move(c));
-  s.job->out->Close();
-
   metrics_.requests.Add({{"model", info_.id}, {"finish", FinishReasonName(reason)}}).Increment();
   metrics_.prompt_tokens.Increment(static_cast<double>(s.job->prompt.size()));
   metrics_.prompt_tokens_cached.Increment(static_cast<double>(s.prompt_cached));
   // A cancelled prompt may be half in the cache: `cache` lists exactly what was decoded.
+  auto out = std::move(s.job->out);
   s.job.reset();
   s.generating = false;
   s.logits_index = -1;
   s.last_used = ++use_counter_;
-  std::lock_guard lock(mu_);
-  --active_;
-  metrics_.active_sequences.Set(active_);
+  {
+    std::lock_guard lock(mu_);
+    --active_;
+    metrics_.active_sequences.Set(active_);
+  }
+  // Last, so whoever reads the final chunk already sees the slot free in the metrics.
+  out->Push(std::move(c));
+  out->Close();
 }
 
 void LlamaEngine::UpdateKvMetric() {
