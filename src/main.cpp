@@ -1,6 +1,7 @@
 // lingxi: parses the command line and wires the modules together. Nothing else lives here.
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "engine/llama/system_info.h"
 #include "engine/llama/test_model.h"
 #include "engine/registry.h"
+#include "engine/upstream/upstream_engine.h"
 #include "http/server.h"
 #include "metrics/registry.h"
 #include "pipeline/pipeline.h"
@@ -36,6 +38,7 @@ struct ServeFlags {
   int gpu_layers = -2;
   int parallel = 0;
   int threads = -1;
+  std::vector<std::string> upstreams;  // replica base URLs
   std::vector<std::string> sets;  // "section.key=value"
 };
 
@@ -59,6 +62,9 @@ Result<Config> BuildConfig(const ServeFlags& f) {
   flag(f.gpu_layers != -2, "model.gpu_layers", std::to_string(f.gpu_layers), "--gpu-layers");
   flag(f.parallel > 0, "model.parallel", std::to_string(f.parallel), "--parallel");
   flag(f.threads >= 0, "model.threads", std::to_string(f.threads), "--threads");
+  std::string urls;
+  for (const auto& u : f.upstreams) urls += (urls.empty() ? "" : ",") + u;
+  flag(!urls.empty(), "upstream.urls", urls, "--upstream");
   for (const auto& s : f.sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos) return Status::InvalidArgument("--set " + s + ": expected section.key=value");
@@ -102,6 +108,33 @@ engine::llama::LlamaEngineOptions EngineOptions(const ModelConfig& m, std::strin
   return o;
 }
 
+engine::upstream::UpstreamOptions UpstreamOptions(const UpstreamConfig& u) {
+  engine::upstream::UpstreamOptions o;
+  o.id = u.id;
+  o.aliases = u.aliases;
+  o.urls = u.urls;
+  o.model = u.model;
+  o.api_key = u.api_key;
+  o.flavor = u.flavor;
+  o.extra_body = u.extra_body;
+  if (u.thinking != "default") o.thinking = u.thinking == "on";
+  o.inline_images = u.inline_images;
+  o.connect_timeout = u.connect_timeout;
+  o.header_timeout = u.header_timeout;
+  o.idle_timeout = u.idle_timeout;
+  o.retries = u.retries;
+  o.retry_backoff = u.retry_backoff;
+  o.failure_threshold = u.failure_threshold;
+  o.open_duration = u.open_duration;
+  o.health_interval = u.health_interval;
+  o.health_path = u.health_path;
+  o.affinity = u.affinity;
+  o.verify_tls = u.verify_tls;
+  o.ca_file = u.ca_file;
+  o.fallback = u.fallback;
+  return o;
+}
+
 int Serve(const ServeFlags& flags) {
   auto config = BuildConfig(flags);
   if (!config.ok()) {
@@ -111,8 +144,11 @@ int Serve(const ServeFlags& flags) {
   InitLogging(config->log);
   engine::llama::InstallLlamaLogging();
 
+  // The embedded engine runs when a model is configured, or as the demo when nothing is.
+  const bool has_upstream = !config->upstream.urls.empty();
   std::string model_path = config->model.path;
-  if (model_path.empty()) {
+  const bool embedded = !model_path.empty() || !has_upstream;
+  if (model_path.empty() && embedded) {
     auto demo = DemoModelPath();
     if (!demo.ok()) {
       LogError("cannot create the demo model", {{"error", demo.status().message()}});
@@ -127,7 +163,7 @@ int Serve(const ServeFlags& flags) {
   metrics::HttpMetrics http_metrics(metrics);
   Readiness readiness;
   engine::ModelRegistry models;
-  pipeline::Pipeline pipeline(models);
+  pipeline::Pipeline pipeline(models, metrics);
   api::ApiContext ctx{&readiness, &metrics, &pipeline};
 
   const auto& s = config->server;
@@ -146,29 +182,47 @@ int Serve(const ServeFlags& flags) {
                                {"port", std::to_string(server.port()), true},
                                {"io_threads", std::to_string(opt.io_threads), true}});
 
-  // The model loads while the server already answers /health and /ready (503 with progress).
-  auto engine_options = EngineOptions(config->model, model_path);
-  if (config->model.path.empty() && engine_options.id.empty()) engine_options.id = "lingxi-demo";
-  const std::string model_id = engine::llama::ModelIdFor(engine_options);
-  models.Expect(model_id);
-  auto progress = readiness.Register("engine:" + model_id);
-  bool load_failed = false;
-  std::thread loader([&] {
-    auto engine = engine::llama::CreateLlamaEngine(engine_options, progress, metrics);
-    if (engine.ok()) {
-      models.Add(std::shared_ptr<engine::Engine>(std::move(*engine)));
-      progress.Ready();  // only now can requests find it
-      return;
-    }
-    LogError("model failed to load", {{"error", engine.status().message()}});
-    models.Fail(model_id, engine.status().message());
+  // Models load while the server already answers /health and /ready (503 with progress).
+  // The upstream comes first so that it is the default model when there is one.
+  std::atomic<bool> load_failed{false};
+  auto failed = [&](const std::string& id, Readiness::Component& progress, const Status& s) {
+    LogError("model failed to load", {{"model", id}, {"error", s.message()}});
+    models.Fail(id, s.message());
+    progress.Failed(s.message());
     if (config->model.exit_on_load_failure) {
       load_failed = true;
       server.Shutdown();
     }
-  });
+  };
+  std::vector<std::thread> loaders;
+  if (has_upstream) {
+    const auto& u = config->upstream;
+    std::string expected = !u.id.empty() ? u.id : !u.model.empty() ? u.model : "upstream";
+    models.Expect(expected);
+    auto progress = readiness.Register("upstream:" + expected);
+    loaders.emplace_back([&, expected, progress]() mutable {
+      progress.Stage("asking the upstream for its model", 0.1);
+      auto engine = engine::upstream::CreateUpstreamEngine(UpstreamOptions(config->upstream), metrics);
+      if (!engine.ok()) return failed(expected, progress, engine.status());
+      models.Add(*engine, expected);
+      progress.Ready();
+    });
+  }
+  if (embedded) {
+    auto engine_options = EngineOptions(config->model, model_path);
+    if (config->model.path.empty() && engine_options.id.empty()) engine_options.id = "lingxi-demo";
+    const std::string model_id = engine::llama::ModelIdFor(engine_options);
+    models.Expect(model_id);
+    auto progress = readiness.Register("engine:" + model_id);
+    loaders.emplace_back([&, engine_options, model_id, progress]() mutable {
+      auto engine = engine::llama::CreateLlamaEngine(engine_options, progress, metrics);
+      if (!engine.ok()) return failed(model_id, progress, engine.status());
+      models.Add(std::shared_ptr<engine::Engine>(std::move(*engine)));
+      progress.Ready();  // only now can requests find it
+    });
+  }
   server.Run();
-  loader.join();
+  for (auto& t : loaders) t.join();
   models.StopAll();  // before the server's event loops go away
   LogInfo("lingxi stopped");
   return load_failed ? 1 : 0;
@@ -210,6 +264,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", serve.threads, "CPU threads for inference, 0 = all (model.threads)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error|off (log.level)");
   serve_cmd->add_option("--log-format", serve.log_format, "text|json (log.format)");
+  serve_cmd->add_option("--upstream", serve.upstreams,
+                        "OpenAI-compatible base URL with /v1 to serve a model from; repeat for replicas (upstream.urls)");
   serve_cmd->add_option("--set", serve.sets, "Any config key: --set server.body_limit=64MiB (repeatable)");
 
   std::string check_file;

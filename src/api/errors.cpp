@@ -17,6 +17,7 @@ int HttpStatusOf(const Status& s) {
     case Code::kPayloadTooLarge: return 413;
     case Code::kResourceExhausted: return 429;
     case Code::kInternal: return 500;
+    case Code::kBadGateway: return 502;
     case Code::kUnavailable: return 503;
     case Code::kDeadlineExceeded: return 504;
   }
@@ -29,6 +30,7 @@ const char* ErrorTypeOf(const Status& s) {
     case Code::kPermissionDenied: return "permission_error";
     case Code::kResourceExhausted: return "rate_limit_error";
     case Code::kInternal:
+    case Code::kBadGateway:
     case Code::kUnavailable:
     case Code::kDeadlineExceeded: return "server_error";
     default: return "invalid_request_error";

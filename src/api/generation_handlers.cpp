@@ -19,11 +19,11 @@ int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Pulls engine chunks and writes OpenAI SSE events. Dropping it (client gone) cancels the
-// request in the engine, which frees its sequence slot at the next step.
+// Pulls the answer's chunks and writes OpenAI SSE events. Dropping it (client gone) cancels
+// the request in the engine, which frees its sequence slot or upstream connection at once.
 class SseStream : public http::BodyStream {
  public:
-  SseStream(std::shared_ptr<engine::ChunkStream> in, ResponseMeta meta, bool include_usage)
+  SseStream(std::shared_ptr<pipeline::Answer> in, ResponseMeta meta, bool include_usage)
       : in_(std::move(in)), meta_(std::move(meta)), include_usage_(include_usage) {}
   ~SseStream() override { in_->Cancel(); }
 
@@ -31,7 +31,7 @@ class SseStream : public http::BodyStream {
     if (done_) co_return std::nullopt;
     if (!opened_ && meta_.endpoint == Endpoint::kChat) {
       opened_ = true;
-      co_return SseEvent(ChunkJson(meta_, "", nullptr, /*role_only=*/true));
+      co_return SseEvent(ChunkJson(meta_, nullptr, nullptr, /*role_only=*/true));
     }
     auto chunk = co_await in_->Next();
     if (!chunk) {  // the engine closed without a final chunk: should not happen
@@ -39,15 +39,16 @@ class SseStream : public http::BodyStream {
       co_return "data: [DONE]\n\n";
     }
     std::string out;
-    if (!chunk->delta.empty()) out += SseEvent(ChunkJson(meta_, chunk->delta, nullptr, false));
+    if (!chunk->delta.empty() || !chunk->reasoning.empty() || !chunk->tool_calls.empty())
+      out += SseEvent(ChunkJson(meta_, &*chunk, nullptr, false));
     if (chunk->finish) {
       done_ = true;
       if (!chunk->error.ok()) {
         out += SseEvent(ErrorJson(chunk->error));
       } else {
-        out += SseEvent(ChunkJson(meta_, "", engine::FinishReasonName(*chunk->finish), false));
+        out += SseEvent(ChunkJson(meta_, nullptr, engine::FinishReasonName(*chunk->finish), false));
         if (include_usage_) {
-          json usage = ChunkJson(meta_, "", nullptr, false);
+          json usage = ChunkJson(meta_, nullptr, nullptr, false);
           usage["choices"] = json::array();
           usage["usage"] = UsageJson(*chunk);
           out += SseEvent(usage);
@@ -59,22 +60,23 @@ class SseStream : public http::BodyStream {
   }
 
  private:
-  std::shared_ptr<engine::ChunkStream> in_;
+  std::shared_ptr<pipeline::Answer> in_;
   ResponseMeta meta_;
   bool include_usage_;
   bool opened_ = false;
   bool done_ = false;
 };
 
-// Collects a whole answer. Returns the text and the final chunk.
-http::Task<std::pair<std::string, engine::ChatChunk>> Collect(engine::ChunkStream& in) {
-  std::string text;
-  engine::ChatChunk last;
+// Gathers a whole answer. Tool calls of a non-streamed answer come in one piece.
+http::Task<Collected> Collect(pipeline::Answer& in) {
+  Collected out;
   while (auto c = co_await in.Next()) {
-    text += c->delta;
-    if (c->finish) last = std::move(*c);
+    out.text += c->delta;
+    out.reasoning += c->reasoning;
+    if (!c->tool_calls.empty()) out.tool_calls = c->tool_calls;
+    if (c->finish) out.last = std::move(*c);
   }
-  co_return std::pair{std::move(text), std::move(last)};
+  co_return out;
 }
 
 enum class Shape { kChat, kCompletion, kPredict };
@@ -86,32 +88,36 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
                                                 : ParsePredict(req.body);
     if (!parsed.ok()) co_return ErrorResponse(parsed.status());
     parsed->request.request_id = req.request_id;
+    if (auto session = req.headers.Get("X-Session-Id"); !session.empty()) parsed->request.session = session;
     bool stream = parsed->request.stream && shape != Shape::kPredict;
-    auto started = ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);
-    if (!started.ok()) co_return ErrorResponse(started.status());
+    auto answer = ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);
+    if (!answer.ok()) co_return ErrorResponse(answer.status());
     // A client that hangs up stops the generation (and frees its sequence) at the next step.
-    req.client_gone->OnGone([s = started->stream] { s->Cancel(); });
+    req.client_gone->OnGone([a = *answer] { a->Cancel(); });
+    // Until the first chunk a failing model can still be replaced, or answered with a status.
+    if (Status s = co_await (*answer)->Begin(); !s.ok()) co_return ErrorResponse(s);
 
     ResponseMeta meta{shape == Shape::kCompletion ? Endpoint::kCompletion : Endpoint::kChat,
-                      (shape == Shape::kCompletion ? "cmpl-" : "chatcmpl-") + req.request_id, started->model.id,
-                      UnixNow()};
+                      (shape == Shape::kCompletion ? "cmpl-" : "chatcmpl-") + req.request_id, (*answer)->model().id,
+                      UnixNow(), parsed->reasoning_field};
     if (stream) {
       http::Response res;
       res.headers.Set("Content-Type", "text/event-stream");
       res.headers.Set("Cache-Control", "no-cache");
-      res.stream = std::make_unique<SseStream>(started->stream, meta, parsed->include_usage);
+      res.stream = std::make_unique<SseStream>(*answer, meta, parsed->include_usage);
       co_return res;
     }
-    auto [text, last] = co_await Collect(*started->stream);
+    auto collected = co_await Collect(**answer);
+    const auto& last = collected.last;
     if (!last.error.ok()) co_return ErrorResponse(last.error);
     if (shape == Shape::kPredict) {
-      json body = {{"result", text},
+      json body = {{"result", collected.text},
                    {"model", meta.model},
                    {"finish_reason", engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop))},
                    {"usage", UsageJson(last)}};
       co_return JsonResponse(200, body);
     }
-    co_return JsonResponse(200, CompletionJson(meta, text, last));
+    co_return JsonResponse(200, CompletionJson(meta, collected));
   };
 }
 

@@ -102,6 +102,49 @@ Status ParseSampling(const json& j, engine::SamplingParams& p) {
   return Status::Ok();
 }
 
+// Fields this parser reads itself; every other top-level field is forwarded to upstreams as
+// the client wrote it (ChatRequest::passthrough).
+bool Interpreted(const std::string& key) {
+  static const char* const kKeys[] = {"model", "messages", "prompt", "stream", "stream_options", "tools",
+                                      "tool_choice", "thinking", "reasoning_field", "text", "images", "params"};
+  for (const char* k : kKeys)
+    if (key == k) return true;
+  return false;
+}
+
+Status ParseUpstreamFields(const json& j, ParsedChat& out) {
+  auto& r = out.request;
+  json rest = json::object();
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!Interpreted(it.key())) rest[it.key()] = it.value();
+  if (!rest.empty()) r.passthrough = rest.dump();
+  if (auto it = j.find("tools"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return Bad("tools", "expected an array of tools");
+    r.tools = it->dump();
+  }
+  if (auto it = j.find("tool_choice"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() && !it->is_object()) return Bad("tool_choice", "expected a string or an object");
+    r.tool_choice = it->dump();
+  }
+  // One thinking switch, from any of the forms clients use.
+  if (auto it = j.find("thinking"); it != j.end() && !it->is_null()) {
+    if (it->is_boolean()) r.thinking = it->get<bool>();
+    else if (it->is_object() && it->contains("type") && (*it)["type"].is_string())
+      r.thinking = (*it)["type"] != "disabled";
+    else return Bad("thinking", "expected true, false or {\"type\": \"enabled\"|\"disabled\"}");
+  } else if (auto k = j.find("chat_template_kwargs"); k != j.end() && k->is_object()) {
+    for (const char* name : {"thinking", "enable_thinking"})
+      if (k->contains(name) && (*k)[name].is_boolean()) r.thinking = (*k)[name].get<bool>();
+  }
+  if (auto it = j.find("reasoning_field"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || (*it != "reasoning_content" && *it != "reasoning" && *it != "both"))
+      return Bad("reasoning_field", "expected reasoning_content, reasoning or both");
+    out.reasoning_field = it->get<std::string>();
+  }
+  if (auto it = j.find("user"); it != j.end() && it->is_string()) r.session = it->get<std::string>();
+  return Status::Ok();
+}
+
 Status ParseModelAndStream(const json& j, ParsedChat& out) {
   if (auto it = j.find("model"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) return Bad("model", "expected a string");
@@ -151,6 +194,19 @@ Status ParseMessages(const json& j, std::vector<engine::Message>& out) {
     if (msg.role == "developer") msg.role = "system";
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
       return Bad(where + ".role", "expected system, developer, user, assistant or tool, got \"" + msg.role + "\"");
+    if (auto t = m.find("tool_calls"); t != m.end() && !t->is_null()) {
+      if (!t->is_array()) return Bad(where + ".tool_calls", "expected an array");
+      msg.tool_calls = t->dump();
+    }
+    for (const char* field : {"tool_call_id", "name", "reasoning_content", "reasoning"}) {
+      auto f = m.find(field);
+      if (f == m.end() || f->is_null()) continue;
+      if (!f->is_string()) return Bad(where + "." + field, "expected a string");
+      std::string& into = std::string_view(field) == "tool_call_id" ? msg.tool_call_id
+                          : std::string_view(field) == "name"       ? msg.name
+                                                                    : msg.reasoning;
+      if (into.empty()) into = f->get<std::string>();
+    }
     const json& c = m.contains("content") ? m["content"] : json();
     if (c.is_string()) {
       msg.parts.push_back(ContentPart{ContentPart::Kind::kText, c.get<std::string>(), "", ""});
@@ -178,6 +234,7 @@ Result<ParsedChat> ParseChatCompletion(const std::string& body) {
   if (!(s = ParseModelAndStream(*j, out)).ok()) return s;
   if (!(s = ParseMessages(*j, out.request.messages)).ok()) return s;
   if (!(s = ParseSampling(*j, out.request.sampling)).ok()) return s;
+  if (!(s = ParseUpstreamFields(*j, out)).ok()) return s;
   return out;
 }
 
@@ -192,6 +249,7 @@ Result<ParsedChat> ParseCompletion(const std::string& body) {
   out.request.prompt = it->get<std::string>();
   out.request.sampling.max_tokens = 16;  // OpenAI's default for completions
   if (!(s = ParseSampling(*j, out.request.sampling)).ok()) return s;
+  if (!(s = ParseUpstreamFields(*j, out)).ok()) return s;
   return out;
 }
 
@@ -207,7 +265,7 @@ Result<ParsedChat> ParsePredict(const std::string& body) {
     auto it = j->find("text");
     if (it == j->end() || !it->is_string()) return Bad("text", "expected a string");
     if (it->get<std::string>().empty()) return Bad("text", "must not be empty");
-    out.request.messages.push_back({"user", {ContentPart{ContentPart::Kind::kText, it->get<std::string>(), "", ""}}});
+    out.request.messages.push_back(engine::Message::OfText("user", it->get<std::string>()));
   }
   if (auto it = j->find("images"); it != j->end() && !it->is_null()) {
     if (!it->is_array()) return Bad("images", "expected an array of URLs or data: URLs");
@@ -219,6 +277,7 @@ Result<ParsedChat> ParsePredict(const std::string& body) {
   if (auto it = j->find("params"); it != j->end() && !it->is_null()) {
     if (!it->is_object()) return Bad("params", "expected an object of sampling parameters");
     if (!(s = ParseSampling(*it, out.request.sampling)).ok()) return s.WithContext("params");
+    if (!(s = ParseUpstreamFields(*it, out)).ok()) return s.WithContext("params");
   }
   return out;
 }

@@ -14,6 +14,7 @@ namespace lingxi::api {
 struct ParsedChat {
   engine::ChatRequest request;
   bool include_usage = false;  // stream_options.include_usage
+  std::string reasoning_field = "reasoning_content";  // reasoning_content | reasoning | both
 };
 
 Result<ParsedChat> ParseChatCompletion(const std::string& body);

@@ -27,13 +27,26 @@ json TimingsJson(const engine::ChatChunk& c) {
 
 }  // namespace
 
-json CompletionJson(const ResponseMeta& meta, const std::string& text, const engine::ChatChunk& c) {
+void PutReasoning(json& into, const ResponseMeta& meta, const std::string& reasoning) {
+  if (reasoning.empty()) return;
+  if (meta.reasoning_field != "reasoning") into["reasoning_content"] = reasoning;
+  if (meta.reasoning_field != "reasoning_content") into["reasoning"] = reasoning;
+}
+
+json CompletionJson(const ResponseMeta& meta, const Collected& answer) {
+  const auto& c = answer.last;
   const char* finish = engine::FinishReasonName(c.finish.value_or(engine::FinishReason::kStop));
   json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}};
   if (meta.endpoint == Endpoint::kChat) {
-    choice["message"] = {{"role", "assistant"}, {"content", text}};
+    json message = {{"role", "assistant"}, {"content", answer.text}};
+    if (!answer.tool_calls.empty()) {
+      message["tool_calls"] = json::parse(answer.tool_calls, nullptr, false);
+      if (answer.text.empty()) message["content"] = nullptr;
+    }
+    PutReasoning(message, meta, answer.reasoning);
+    choice["message"] = std::move(message);
   } else {
-    choice["text"] = text;
+    choice["text"] = answer.text;
   }
   return {{"id", meta.id},
           {"object", meta.endpoint == Endpoint::kChat ? "chat.completion" : "text_completion"},
@@ -44,19 +57,21 @@ json CompletionJson(const ResponseMeta& meta, const std::string& text, const eng
           {"timings", TimingsJson(c)}};
 }
 
-json ChunkJson(const ResponseMeta& meta, const std::string& delta, const char* finish, bool role_only) {
+json ChunkJson(const ResponseMeta& meta, const engine::ChatChunk* piece, const char* finish, bool role_only) {
   json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish ? json(finish) : json(nullptr)}};
   if (meta.endpoint == Endpoint::kChat) {
     json d = json::object();
     if (role_only) {
       d["role"] = "assistant";
       d["content"] = "";
-    } else if (!finish) {
-      d["content"] = delta;
+    } else if (piece) {
+      if (!piece->delta.empty() || (piece->reasoning.empty() && piece->tool_calls.empty())) d["content"] = piece->delta;
+      PutReasoning(d, meta, piece->reasoning);
+      if (!piece->tool_calls.empty()) d["tool_calls"] = json::parse(piece->tool_calls, nullptr, false);
     }
     choice["delta"] = std::move(d);
   } else {
-    choice["text"] = finish ? "" : delta;
+    choice["text"] = piece ? piece->delta : "";
   }
   return {{"id", meta.id},
           {"object", meta.endpoint == Endpoint::kChat ? "chat.completion.chunk" : "text_completion"},

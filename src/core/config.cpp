@@ -209,6 +209,29 @@ Field IntMember(std::string path, int ModelConfig::*member, int64_t lo, int64_t 
                   [member](Config& c, int64_t v) { c.model.*member = static_cast<int>(v); }, lo, hi);
 }
 
+Field UpIntMember(std::string path, int UpstreamConfig::*member, int64_t lo, int64_t hi) {
+  return IntField(std::move(path), [member](const Config& c) { return int64_t{c.upstream.*member}; },
+                  [member](Config& c, int64_t v) { c.upstream.*member = static_cast<int>(v); }, lo, hi);
+}
+Field UpString(std::string path, std::string UpstreamConfig::*member, std::vector<std::string> allowed = {}) {
+  return StringField(std::move(path), [member](Config& c) -> std::string& { return c.upstream.*member; }, std::move(allowed));
+}
+Field UpDuration(std::string path, Duration UpstreamConfig::*member, bool allow_zero) {
+  return DurationField(std::move(path), [member](Config& c) -> Duration& { return c.upstream.*member; }, allow_zero);
+}
+Field UpBool(std::string path, bool UpstreamConfig::*member) {
+  return BoolField(std::move(path), [member](Config& c) -> bool& { return c.upstream.*member; });
+}
+Field UpList(std::string path, std::vector<std::string> UpstreamConfig::*member) {
+  return StringListField(std::move(path), [member](Config& c) -> std::vector<std::string>& { return c.upstream.*member; });
+}
+// A secret: read like a string, printed redacted.
+Field Secret(Field f) {
+  auto inner = f.render;
+  f.render = [inner](const Config& c) { return inner(c) == "\"\"" ? std::string("\"\"") : std::string("\"(redacted)\""); };
+  return f;
+}
+
 // The catalogue of keys. Add a key here and to the struct in config.h.
 const std::vector<Field>& Fields() {
   static const std::vector<Field> fields = {
@@ -238,6 +261,28 @@ const std::vector<Field>& Fields() {
       IntMember("model.gpu_layers", &ModelConfig::gpu_layers, -1, 100000),
       BoolField("model.embeddings", [](Config& c) -> bool& { return c.model.embeddings; }),
       BoolField("model.exit_on_load_failure", [](Config& c) -> bool& { return c.model.exit_on_load_failure; }),
+      UpList("upstream.urls", &UpstreamConfig::urls),
+      UpString("upstream.id", &UpstreamConfig::id),
+      UpString("upstream.model", &UpstreamConfig::model),
+      UpList("upstream.aliases", &UpstreamConfig::aliases),
+      Secret(UpString("upstream.api_key", &UpstreamConfig::api_key)),
+      UpString("upstream.flavor", &UpstreamConfig::flavor, {"auto", "openai", "vllm", "sglang", "llama-server", "moonshot"}),
+      UpString("upstream.extra_body", &UpstreamConfig::extra_body),
+      UpString("upstream.thinking", &UpstreamConfig::thinking, {"default", "on", "off"}),
+      UpBool("upstream.inline_images", &UpstreamConfig::inline_images),
+      UpDuration("upstream.connect_timeout", &UpstreamConfig::connect_timeout, false),
+      UpDuration("upstream.header_timeout", &UpstreamConfig::header_timeout, false),
+      UpDuration("upstream.idle_timeout", &UpstreamConfig::idle_timeout, false),
+      UpIntMember("upstream.retries", &UpstreamConfig::retries, 0, 10),
+      UpDuration("upstream.retry_backoff", &UpstreamConfig::retry_backoff, true),
+      UpIntMember("upstream.failure_threshold", &UpstreamConfig::failure_threshold, 1, 1000),
+      UpDuration("upstream.open_duration", &UpstreamConfig::open_duration, false),
+      UpDuration("upstream.health_interval", &UpstreamConfig::health_interval, true),
+      UpString("upstream.health_path", &UpstreamConfig::health_path),
+      UpBool("upstream.affinity", &UpstreamConfig::affinity),
+      UpBool("upstream.verify_tls", &UpstreamConfig::verify_tls),
+      UpString("upstream.ca_file", &UpstreamConfig::ca_file),
+      UpList("upstream.fallback", &UpstreamConfig::fallback),
   };
   return fields;
 }

@@ -54,10 +54,38 @@ struct ModelConfig {
   bool exit_on_load_failure = true;  // false: keep serving with /ready at 503 and the error in it
 };
 
+// OpenAI-compatible upstream servers serving one model (vLLM, SGLang, llama-server, a hosted
+// API). With urls set and no model.path, lingxi serves only the upstream model.
+struct UpstreamConfig {
+  std::vector<std::string> urls;    // replica base URLs with /v1 (`--upstream URL`, repeatable)
+  std::string id;                   // served model id; "" = the upstream's model name
+  std::string model;                // the upstream's model name; "" = the first of its GET /models
+  std::vector<std::string> aliases; // more ids clients may ask for
+  std::string api_key;              // Authorization: Bearer; never logged or printed
+  std::string flavor = "auto";      // auto | openai | vllm | sglang | llama-server | moonshot
+  std::string extra_body;           // JSON object merged into every request body
+  std::string thinking = "default"; // default | on | off: the reasoning switch sent upstream
+  bool inline_images = false;       // send images as data: URLs (always for moonshot)
+  Duration connect_timeout{2000};   // TCP connect + TLS handshake. > 0
+  Duration header_timeout{60'000};  // request sent -> response headers (TTFT of non-streams). > 0
+  Duration idle_timeout{60'000};    // longest silence inside a response. > 0
+  int retries = 2;                  // attempts after the first, on other replicas. 0..10
+  Duration retry_backoff{50};       // base of the jittered exponential backoff
+  int failure_threshold = 3;        // consecutive failures that open a replica's circuit. >= 1
+  Duration open_duration{5000};     // open circuit -> half-open probe. > 0
+  Duration health_interval{5000};   // active health checks; 0 = off
+  std::string health_path;          // "" = /health, or {base}/models for openai/moonshot
+  bool affinity = true;             // one conversation -> one replica (its prefix cache)
+  bool verify_tls = true;           // check the server certificate and host name
+  std::string ca_file;              // PEM bundle to trust; "" = the system store
+  std::vector<std::string> fallback;  // models to answer when every replica is down, in order
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
   ModelConfig model;
+  UpstreamConfig upstream;
 };
 
 // A "path=value" setting from the environment or a flag, applied on top of the file.

@@ -13,6 +13,7 @@ std::string_view Status::code_name() const {
     case Code::kPayloadTooLarge: return "payload_too_large";
     case Code::kResourceExhausted: return "resource_exhausted";
     case Code::kInternal: return "internal";
+    case Code::kBadGateway: return "bad_gateway";
     case Code::kUnavailable: return "unavailable";
     case Code::kDeadlineExceeded: return "deadline_exceeded";
   }

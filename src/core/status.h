@@ -28,6 +28,7 @@ class Status {
     kPayloadTooLarge,    // body over the configured limit (413)
     kResourceExhausted,  // rate limited (429)
     kInternal,           // a bug or an unexpected library failure (500)
+    kBadGateway,         // an upstream server failed or answered nonsense (502)
     kUnavailable,        // overloaded, draining or not ready; retry later (503)
     kDeadlineExceeded,   // a timeout on our side (504)
   };
@@ -42,6 +43,7 @@ class Status {
   static Status PayloadTooLarge(std::string m) { return {Code::kPayloadTooLarge, std::move(m)}; }
   static Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status BadGateway(std::string m) { return {Code::kBadGateway, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status DeadlineExceeded(std::string m) { return {Code::kDeadlineExceeded, std::move(m)}; }
 

@@ -24,6 +24,8 @@ using EmbeddingResult = Mailbox<Result<Embedding>>;
 struct EngineInfo {
   std::string id;            // the served model id ("qwen2.5-vl-7b-instruct-q4_k_m")
   std::string owned_by = "lingxi";
+  std::vector<std::string> aliases;  // other ids that find this model
+  std::vector<std::string> fallback;  // models that answer, in order, when this one cannot
   int64_t created = 0;       // unix seconds when it loaded
   int context_length = 0;    // tokens per sequence
   int parallel = 0;          // sequences decoded together

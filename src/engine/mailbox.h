@@ -1,7 +1,8 @@
 // Mailbox<T>: hands values from an engine's compute thread to the I/O coroutine that awaits
 // them, without polling. Push() and Close() may be called from any thread; Next() is awaited
 // by one consumer on the executor given at construction. Cancel() is the consumer telling the
-// producer to stop (client gone); the producer checks cancelled() between steps.
+// producer to stop (client gone); the producer checks cancelled() between steps, or, when it
+// waits on something else (a network read), registers OnCancel() to be woken.
 //
 // Shared by producer and consumer through std::shared_ptr. The executor's io_context must
 // outlive every Push(): engines are stopped before the server's event loops are destroyed.
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -59,7 +61,26 @@ class Mailbox {
       co_await bell_.async_receive(boost::asio::use_awaitable);
     }
   }
-  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  void Cancel() {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mu_);
+      if (cancelled_.exchange(true, std::memory_order_relaxed)) return;
+      hook = std::move(on_cancel_);
+    }
+    if (hook) hook();
+  }
+  // Producer side: `f` runs once, on the thread that cancels (at once if already cancelled).
+  void OnCancel(std::function<void()> f) {
+    {
+      std::lock_guard lock(mu_);
+      if (!cancelled_.load(std::memory_order_relaxed)) {
+        on_cancel_ = std::move(f);
+        return;
+      }
+    }
+    f();
+  }
 
  private:
   void Ring() { bell_.try_send(boost::system::error_code{}); }  // full means already rung
@@ -67,6 +88,7 @@ class Mailbox {
   std::mutex mu_;
   std::deque<T> queue_;  // guarded by mu_
   bool closed_ = false;  // guarded by mu_
+  std::function<void()> on_cancel_;  // guarded by mu_
   std::atomic<bool> cancelled_{false};
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> bell_;
 };

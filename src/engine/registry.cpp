@@ -1,5 +1,7 @@
 #include "engine/registry.h"
 
+#include <algorithm>
+
 namespace lingxi::engine {
 
 void ModelRegistry::Expect(const std::string& id) {
@@ -9,11 +11,12 @@ void ModelRegistry::Expect(const std::string& id) {
   entries_.push_back({id, nullptr, ""});
 }
 
-void ModelRegistry::Add(std::shared_ptr<Engine> engine) {
+void ModelRegistry::Add(std::shared_ptr<Engine> engine, const std::string& expected) {
   std::string id = engine->info().id;
   std::lock_guard lock(mu_);
   for (auto& e : entries_) {
-    if (e.id == id) {
+    if (e.id == id || (!expected.empty() && e.id == expected)) {
+      e.id = id;
       e.engine = std::move(engine);
       return;
     }
@@ -31,8 +34,13 @@ Result<std::shared_ptr<Engine>> ModelRegistry::Find(const std::string& id) const
   std::lock_guard lock(mu_);
   const Entry* found = nullptr;
   if ((id == "default" || id.empty()) && !entries_.empty()) found = &entries_.front();
-  for (const auto& e : entries_)
+  for (const auto& e : entries_) {
     if (e.id == id) found = &e;
+    if (!found && e.engine) {
+      const auto& aliases = e.engine->info().aliases;
+      if (std::find(aliases.begin(), aliases.end(), id) != aliases.end()) found = &e;
+    }
+  }
   if (!found) return Status::NotFound("The model '" + id + "' does not exist");
   if (!found->error.empty())
     return Status::Unavailable("The model '" + found->id + "' failed to load: " + found->error);

@@ -19,11 +19,13 @@ class ModelRegistry {
  public:
   // Declares a model that is loading. The first one expected or added is the default.
   void Expect(const std::string& id);
-  void Add(std::shared_ptr<Engine> engine);
+  // Adds a loaded engine, in the place of `expected` when given (an upstream whose id was only
+  // known once it answered), else of the expected entry with the engine's id.
+  void Add(std::shared_ptr<Engine> engine, const std::string& expected = "");
   // The expected model will not come: requests for it get 503 with `error`.
   void Fail(const std::string& id, std::string error);
-  // NotFound for an unknown id (OpenAI: model_not_found), Unavailable while it loads or
-  // after its load failed.
+  // By id or alias. NotFound for an unknown id (OpenAI: model_not_found), Unavailable while
+  // it loads or after its load failed.
   Result<std::shared_ptr<Engine>> Find(const std::string& id) const;
   std::vector<EngineInfo> List() const;  // loaded models only
   void StopAll();

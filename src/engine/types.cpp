@@ -9,10 +9,18 @@ std::string Message::Text() const {
   return out;
 }
 
+Message Message::OfText(std::string role, std::string text) {
+  Message m;
+  m.role = std::move(role);
+  m.parts.push_back(ContentPart{ContentPart::Kind::kText, std::move(text), "", ""});
+  return m;
+}
+
 const char* FinishReasonName(FinishReason r) {
   switch (r) {
     case FinishReason::kStop: return "stop";
     case FinishReason::kLength: return "length";
+    case FinishReason::kToolCalls: return "tool_calls";
     case FinishReason::kCancelled: return "cancelled";
     case FinishReason::kError: return "error";
   }

@@ -25,8 +25,14 @@ struct ContentPart {
 struct Message {
   std::string role;  // "system", "user", "assistant", "tool"
   std::vector<ContentPart> parts;
+  std::string reasoning;     // assistant: its reasoning text, carried back on later turns
+  std::string tool_calls;    // assistant: the `tool_calls` array as JSON text, kept verbatim
+  std::string tool_call_id;  // tool: the call this message answers, byte-exact
+  std::string name;          // optional participant or tool name
   // The text parts joined; what a text-only template sees.
   std::string Text() const;
+  // A message of one text part.
+  static Message OfText(std::string role, std::string text);
 };
 
 // Per-request sampling. Defaults are llama.cpp's server defaults.
@@ -55,9 +61,18 @@ struct ChatRequest {
   SamplingParams sampling;
   bool stream = false;
   std::string request_id;
+  std::optional<bool> thinking;  // reasoning on/off; each upstream gets it in its own form
+  std::string tools;             // the `tools` array as JSON text; "" = none
+  std::string tool_choice;       // JSON text; "" = the server's default
+  // Other OpenAI fields lingxi does not interpret (logprobs, user, parallel_tool_calls, ...),
+  // as one JSON object text, forwarded verbatim to upstreams. "" = none.
+  std::string passthrough;
+  // Keeps one conversation on one upstream replica (its prefix cache). "" = derived from
+  // the first messages.
+  std::string session;
 };
 
-enum class FinishReason { kStop, kLength, kCancelled, kError };
+enum class FinishReason { kStop, kLength, kToolCalls, kCancelled, kError };
 const char* FinishReasonName(FinishReason r);  // "stop", "length", ...
 
 struct Usage {
@@ -77,6 +92,9 @@ struct Timings {
 // set (carrying usage and timings). `error` is set only on a failed final chunk.
 struct ChatChunk {
   std::string delta;
+  std::string reasoning;   // reasoning text delta (thinking models)
+  std::string tool_calls;  // a `tool_calls` delta array as JSON text, verbatim from the model
+  std::string served_by;   // on the final chunk: the upstream replica that answered, if any
   std::optional<FinishReason> finish;
   Usage usage;
   Timings timings;

@@ -1,28 +1,62 @@
 // Pipeline: the steps between a parsed request and an engine, in one place. Today: resolve
-// the model and submit. Auth, rate limits, the cache and cost accounting join here as stages
-// (issue #5), so the REST API, the bot and the console share one path.
+// the model, submit, and fall back along the model's fallback chain when it cannot answer.
+// Auth, rate limits, the cache and cost accounting join here as stages (issue #5), so the
+// REST API, the bot and the console share one path.
 // Thread-safe; owned by main.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
 #include <memory>
+#include <optional>
 
 #include "core/status.h"
 #include "engine/registry.h"
+#include "metrics/registry.h"
 
 namespace lingxi::pipeline {
 
-struct Started {
-  engine::EngineInfo model;                     // who answers
-  std::shared_ptr<engine::ChunkStream> stream;  // the answer
+// One answer being produced. Begin() waits for the first chunk, so a model that fails before
+// it says anything (its upstream replicas all down, say) is replaced by the next model of its
+// fallback chain, and the client gets a plain HTTP error rather than a broken stream when none
+// can answer. Used on one executor; Cancel() stops the engine (the client left).
+class Answer {
+ public:
+  // Ok once a model has started answering; else the last model's error.
+  http::Task<Status> Begin();
+  // The chunks in order, the first one included; nullopt after the final chunk.
+  http::Task<std::optional<engine::ChatChunk>> Next();
+  void Cancel();
+  // The model answering (after Begin: possibly a fallback).
+  const engine::EngineInfo& model() const { return model_; }
+
+ private:
+  friend class Pipeline;
+  Answer(class Pipeline* pipeline, engine::ChatRequest request, boost::asio::any_io_executor executor)
+      : pipeline_(pipeline), request_(std::move(request)), executor_(std::move(executor)) {}
+  Status Submit(const std::shared_ptr<engine::Engine>& engine);
+
+  class Pipeline* pipeline_;
+  engine::ChatRequest request_;  // kept for a fallback
+  boost::asio::any_io_executor executor_;
+  engine::EngineInfo model_;
+  std::vector<std::string> chain_;  // fallback model ids still to try
+  std::shared_ptr<engine::ChunkStream> stream_;
+  std::optional<engine::ChatChunk> first_;
+  bool cancelled_ = false;
 };
 
 class Pipeline {
  public:
-  explicit Pipeline(engine::ModelRegistry& models) : models_(models) {}
+  Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics);
 
-  Result<Started> Generate(engine::ChatRequest request, boost::asio::any_io_executor executor);
+  // Finds the model and submits the request (or its first fallback when it is unavailable).
+  // NotFound for an unknown model; the engine's refusal (bad request, full queue) otherwise.
+  Result<std::shared_ptr<Answer>> Generate(engine::ChatRequest request, boost::asio::any_io_executor executor);
+
   struct EmbedStarted {
     engine::EngineInfo model;
     std::shared_ptr<engine::EmbeddingResult> result;
@@ -32,7 +66,12 @@ class Pipeline {
   engine::ModelRegistry& models() { return models_; }
 
  private:
+  friend class Answer;
+  // Tries the next model of the answer's chain; false when none is left.
+  bool FallBack(Answer& answer, const Status& why);
+
   engine::ModelRegistry& models_;
+  prometheus::Family<prometheus::Counter>& fallbacks_;  // {from, to}
 };
 
 }  // namespace lingxi::pipeline

@@ -89,7 +89,7 @@ class EngineFixture {
 
 inline engine::ChatRequest UserSays(std::string text, int max_tokens = 16) {
   engine::ChatRequest r;
-  r.messages.push_back({"user", {{engine::ContentPart::Kind::kText, std::move(text), "", ""}}});
+  r.messages.push_back(engine::Message::OfText("user", std::move(text)));
   r.sampling.temperature = 0;
   r.sampling.max_tokens = max_tokens;
   return r;

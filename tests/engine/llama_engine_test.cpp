@@ -112,8 +112,8 @@ TEST(LlamaEngineTest, SecondTurnReusesThePrefix) {
   auto turn1 = UserSays("Hello there, this is the first turn of a chat.", 12);
   auto a1 = f.Ask(turn1);
   auto turn2 = turn1;
-  turn2.messages.push_back({"assistant", {{engine::ContentPart::Kind::kText, a1.text, "", ""}}});
-  turn2.messages.push_back({"user", {{engine::ContentPart::Kind::kText, "And a second question.", "", ""}}});
+  turn2.messages.push_back(engine::Message::OfText("assistant", a1.text));
+  turn2.messages.push_back(engine::Message::OfText("user", "And a second question."));
   auto a2 = f.Ask(turn2);
   EXPECT_GT(a2.last.usage.cached_prompt_tokens, a1.last.usage.prompt_tokens / 2);
   EXPECT_LT(a2.last.timings.prompt_processed, a2.last.usage.prompt_tokens);

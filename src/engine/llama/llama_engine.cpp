@@ -124,6 +124,8 @@ Status LlamaEngine::Load(Readiness::Component component) {
 Result<std::shared_ptr<ChunkStream>> LlamaEngine::Submit(ChatRequest request, boost::asio::any_io_executor ex) {
   auto job = std::make_unique<Job>();
   job->submitted = Clock::now();
+  if (!request.tools.empty())
+    return Status::InvalidArgument("model " + info_.id + " does not call tools (tools are served by upstream models)");
   for (const auto& m : request.messages)
     for (const auto& part : m.parts)
       if (part.kind != ContentPart::Kind::kText)

@@ -1,0 +1,320 @@
+#include "http/client.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <array>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "core/version.h"
+
+namespace lingxi::http {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+// ---------------------------------------------------------------------------------------------
+// Url
+
+Result<Url> Url::Parse(std::string_view text) {
+  Url u;
+  size_t colon = text.find("://");
+  if (colon == std::string_view::npos) return Status::InvalidArgument(fmt::format("\"{}\": expected http:// or https://", text));
+  u.scheme = std::string(text.substr(0, colon));
+  for (auto& c : u.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (u.scheme != "http" && u.scheme != "https")
+    return Status::InvalidArgument(fmt::format("\"{}\": expected http:// or https://", text));
+  std::string_view rest = text.substr(colon + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos || path.find_first_of("?#") != std::string_view::npos)
+    return Status::InvalidArgument(fmt::format("\"{}\": user info, query and fragment are not allowed", text));
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {  // [::1]:8000
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return Status::InvalidArgument(fmt::format("\"{}\": unclosed [", text));
+    u.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return Status::InvalidArgument(fmt::format("\"{}\": bad host", text));
+      port = authority.substr(close + 2);
+    }
+  } else {
+    size_t pc = authority.rfind(':');
+    u.host = std::string(authority.substr(0, pc));
+    if (pc != std::string_view::npos) port = authority.substr(pc + 1);
+  }
+  if (u.host.empty()) return Status::InvalidArgument(fmt::format("\"{}\": no host", text));
+  if (port.empty()) {
+    u.port = u.tls() ? "443" : "80";
+  } else {
+    int p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535)
+      return Status::InvalidArgument(fmt::format("\"{}\": bad port", text));
+    u.port = std::string(port);
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  u.path = std::string(path);
+  return u;
+}
+
+std::string Url::Origin() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return fmt::format("{}://{}{}{}:{}", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+std::string Url::HostHeader() const {
+  bool v6 = host.find(':') != std::string::npos;
+  std::string h = v6 ? "[" + host + "]" : host;
+  if (port != (tls() ? "443" : "80")) h += ":" + port;
+  return h;
+}
+
+std::string Url::ToString() const { return scheme + "://" + HostHeader() + path; }
+
+// ---------------------------------------------------------------------------------------------
+// Connection: one TCP or TLS stream, bound to the executor that opened it.
+
+struct Connection {
+  explicit Connection(net::any_io_executor ex) : executor(std::move(ex)) {}
+  net::any_io_executor executor;
+  std::string origin;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since;
+  bool reused = false;
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  // Runs `f` with whichever stream this is; both branches must return the same type.
+  template <typename F>
+  auto Visit(F&& f) {
+    return tls ? f(*tls) : f(*plain);
+  }
+};
+
+struct HttpClient::TlsContext {
+  ssl::context ctx{ssl::context::tls_client};
+};
+
+struct ClientResponse::Parser {
+  bhttp::response_parser<bhttp::buffer_body> p;
+};
+
+namespace {
+
+Status NetError(const std::string& what, const Url& url, const beast::error_code& ec) {
+  if (ec == beast::error::timeout)
+    return Status::DeadlineExceeded(fmt::format("{} {}: timed out", what, url.ToString()));
+  return Status::Unavailable(fmt::format("{} {}: {}", what, url.ToString(), ec.message()));
+}
+
+bool IsTlsVerifyError(const beast::error_code& ec) {
+  return ec.category() == net::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// HttpClient
+
+HttpClient::HttpClient(ClientOptions options) : options_(std::move(options)), tls_(std::make_unique<TlsContext>()) {
+  auto& ctx = tls_->ctx;
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  if (options_.ca_file.empty()) ctx.set_default_verify_paths(ec);
+  else ctx.load_verify_file(options_.ca_file, ec);  // a bad file shows as verify failures
+  ctx.set_verify_mode(options_.verify_tls ? ssl::verify_peer : ssl::verify_none);
+}
+
+HttpClient::~HttpClient() { Close(); }
+
+void HttpClient::Close() {
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> drop;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    drop.swap(idle_);
+  }
+}
+
+size_t HttpClient::idle_connections() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [_, v] : idle_) n += v.size();
+  return n;
+}
+
+std::unique_ptr<Connection> HttpClient::Checkout(const std::string& origin, const net::any_io_executor& ex) {
+  std::lock_guard lock(mu_);
+  auto it = idle_.find(origin);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  auto now = Clock::now();
+  // Most recently returned first: the one least likely to have been closed by the server.
+  for (size_t i = list.size(); i-- > 0;) {
+    if (list[i]->executor != ex) continue;
+    auto conn = std::move(list[i]);
+    list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
+    if (now - conn->idle_since > options_.max_idle_time) return nullptr;  // dropped here, on its thread
+    conn->reused = true;
+    return conn;
+  }
+  return nullptr;
+}
+
+void HttpClient::Return(std::unique_ptr<Connection> conn) {
+  conn->idle_since = Clock::now();
+  conn->tcp().expires_never();
+  std::lock_guard lock(mu_);
+  if (closed_) return;
+  auto& list = idle_[conn->origin];
+  if (list.size() >= options_.max_idle_per_origin) return;
+  list.push_back(std::move(conn));
+}
+
+Task<Result<std::unique_ptr<Connection>>> HttpClient::Connect(const Url& url) {
+  auto ex = co_await net::this_coro::executor;
+  auto conn = std::make_unique<Connection>(ex);
+  conn->origin = url.Origin();
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kTuple);
+  if (rec) co_return Status::Unavailable(fmt::format("resolve {}: {}", url.host, rec.message()));
+  if (url.tls()) conn->tls.emplace(ex, tls_->ctx);
+  else conn->plain.emplace(ex);
+  auto& tcp_stream = conn->tcp();
+  tcp_stream.expires_after(options_.connect_timeout);
+  auto [cec, _] = co_await tcp_stream.async_connect(endpoints, kTuple);
+  if (cec) co_return NetError("connect", url, cec);
+  tcp_stream.socket().set_option(tcp::no_delay(true));
+  if (url.tls()) {
+    if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
+      co_return Status::BadGateway(fmt::format("TLS to {}: cannot set the server name", url.ToString()));
+    if (options_.verify_tls) conn->tls->set_verify_callback(ssl::host_name_verification(url.host));
+    auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kTuple);
+    if (hec) {
+      if (IsTlsVerifyError(hec))
+        co_return Status::BadGateway(fmt::format("TLS to {}: the server's certificate is not trusted ({})",
+                                                 url.ToString(), hec.message()));
+      co_return NetError("TLS handshake with", url, hec);
+    }
+  }
+  co_return conn;
+}
+
+Task<Result<std::unique_ptr<ClientResponse>>> HttpClient::Send(ClientRequest request) {
+  auto ex = co_await net::this_coro::executor;
+  bhttp::request<bhttp::string_body> msg{bhttp::string_to_verb(request.method), request.url.path.empty() ? "/" : request.url.path, 11};
+  msg.set(bhttp::field::host, request.url.HostHeader());
+  msg.set(bhttp::field::user_agent, "lingxi/" LINGXI_VERSION);
+  for (const auto& [k, v] : request.headers.entries()) msg.insert(k, v);
+  msg.body() = std::move(request.body);
+  msg.keep_alive(true);
+  msg.prepare_payload();
+
+  for (int attempt = 0;; ++attempt) {
+    auto conn = Checkout(request.url.Origin(), ex);
+    if (!conn) {
+      auto fresh = co_await Connect(request.url);
+      if (!fresh.ok()) co_return fresh.status();
+      conn = std::move(*fresh);
+    }
+    bool reused = conn->reused;
+    conn->tcp().expires_after(request.header_timeout);
+    auto [wec, wn] = co_await conn->Visit([&](auto& s) { return bhttp::async_write(s, msg, kTuple); });
+    auto parser = std::make_unique<ClientResponse::Parser>();
+    parser->p.body_limit(boost::none);  // limits are the reader's (ReadAll)
+    beast::error_code rec;
+    if (!wec) {
+      auto [ec, rn] = co_await conn->Visit([&](auto& s) { return bhttp::async_read_header(s, conn->buffer, parser->p, kTuple); });
+      rec = ec;
+    }
+    beast::error_code ec = wec ? wec : rec;
+    if (!ec) {
+      auto res = std::unique_ptr<ClientResponse>(new ClientResponse(this, std::move(conn), std::move(parser)));
+      co_return res;
+    }
+    // The server closed a kept-alive connection before this request reached it: try a new one.
+    bool stale = reused && ec != beast::error::timeout && attempt == 0;
+    if (stale) continue;
+    co_return NetError(wec ? "send to" : "read response headers from", request.url, ec);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ClientResponse
+
+ClientResponse::ClientResponse(HttpClient* client, std::unique_ptr<Connection> conn, std::unique_ptr<Parser> parser)
+    : client_(client), conn_(std::move(conn)), parser_(std::move(parser)) {
+  const auto& h = parser_->p.get();
+  status_ = static_cast<int>(h.result_int());
+  for (const auto& f : h) headers_.Add(std::string(f.name_string()), std::string(f.value()));
+  done_ = parser_->p.is_done();
+}
+
+ClientResponse::~ClientResponse() {
+  if (conn_ && done_ && !failed_ && parser_->p.keep_alive()) client_->Return(std::move(conn_));
+}
+
+void ClientResponse::Abort() {
+  failed_ = true;
+  if (conn_) {
+    beast::error_code ignored;
+    conn_->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn_->tcp().cancel();
+  }
+}
+
+Task<Result<std::optional<std::string>>> ClientResponse::Read(std::chrono::milliseconds idle) {
+  if (failed_) co_return Status::Unavailable("the response was aborted");
+  std::array<char, 16384> buf;
+  while (!done_) {
+    auto& body = parser_->p.get().body();
+    body.data = buf.data();
+    body.size = buf.size();
+    conn_->tcp().expires_after(idle);
+    auto [ec, n] = co_await conn_->Visit([&](auto& s) { return bhttp::async_read_some(s, conn_->buffer, parser_->p, kTuple); });
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      failed_ = true;
+      if (ec == beast::error::timeout)
+        co_return Status::DeadlineExceeded(fmt::format("no response bytes for {} ms", idle.count()));
+      co_return Status::Unavailable("the response was cut: " + ec.message());
+    }
+    done_ = parser_->p.is_done();
+    size_t got = buf.size() - parser_->p.get().body().size;
+    if (got > 0) co_return std::optional<std::string>(std::string(buf.data(), got));
+  }
+  co_return std::optional<std::string>();
+}
+
+Task<Result<std::string>> ClientResponse::ReadAll(std::chrono::milliseconds idle, size_t limit) {
+  std::string out;
+  for (;;) {
+    auto piece = co_await Read(idle);
+    if (!piece.ok()) co_return piece.status();
+    if (!*piece) co_return out;
+    out += **piece;
+    if (out.size() > limit) {
+      failed_ = true;
+      co_return Status::BadGateway(fmt::format("the response body is over {} bytes", limit));
+    }
+  }
+}
+
+}  // namespace lingxi::http
