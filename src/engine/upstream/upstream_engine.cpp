@@ -97,9 +97,13 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
         if (!flavor) flavor = DetectFlavor(listed->second, base.host);
         break;
       }
-      if (!model.empty() && flavor) break;
+      // With the model name configured, lingxi can serve without asking: a replica that is
+      // down at start-up must not keep the others from serving.
+      if (!model.empty() && !flavor) flavor = DetectFlavor("", bases_.front().host);
+      if (!model.empty()) break;
       if (Clock::now() >= deadline || stopped_)
-        return Status::Unavailable("cannot ask the upstream for its model: " + last.message());
+        return Status::Unavailable("cannot ask the upstream for its model (set upstream.model to skip this): " +
+                                   last.message());
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     wire_ = WireOptions{model, *flavor, opt_.extra_body, opt_.thinking};
