@@ -6,6 +6,7 @@
 
 #include "api/errors.h"
 #include "api/json_response.h"
+#include "api/json_writer.h"
 #include "api/openai_request.h"
 #include "api/openai_response.h"
 #include "api/routes.h"
@@ -31,7 +32,7 @@ class SseStream : public http::BodyStream {
     if (done_) co_return std::nullopt;
     if (!opened_ && meta_.endpoint == Endpoint::kChat) {
       opened_ = true;
-      co_return SseEvent(ChunkJson(meta_, nullptr, nullptr, /*role_only=*/true));
+      co_return ChunkEvent(meta_, nullptr, nullptr, /*role_only=*/true);
     }
     auto chunk = co_await in_->Next();
     if (!chunk) {  // the engine closed without a final chunk: should not happen
@@ -40,19 +41,14 @@ class SseStream : public http::BodyStream {
     }
     std::string out;
     if (!chunk->delta.empty() || !chunk->reasoning.empty() || !chunk->tool_calls.empty())
-      out += SseEvent(ChunkJson(meta_, &*chunk, nullptr, false));
+      out += ChunkEvent(meta_, &*chunk, nullptr, false);
     if (chunk->finish) {
       done_ = true;
       if (!chunk->error.ok()) {
         out += SseEvent(ErrorJson(chunk->error));
       } else {
-        out += SseEvent(ChunkJson(meta_, nullptr, engine::FinishReasonName(*chunk->finish), false));
-        if (include_usage_) {
-          json usage = ChunkJson(meta_, nullptr, nullptr, false);
-          usage["choices"] = json::array();
-          usage["usage"] = UsageJson(*chunk);
-          out += SseEvent(usage);
-        }
+        out += ChunkEvent(meta_, nullptr, engine::FinishReasonName(*chunk->finish), false);
+        if (include_usage_) out += UsageEvent(meta_, *chunk);
       }
       out += "data: [DONE]\n\n";
     }
@@ -111,13 +107,17 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
     const auto& last = collected.last;
     if (!last.error.ok()) co_return ErrorResponse(last.error);
     if (shape == Shape::kPredict) {
-      json body = {{"result", collected.text},
-                   {"model", meta.model},
-                   {"finish_reason", engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop))},
-                   {"usage", UsageJson(last)}};
-      co_return JsonResponse(200, body);
+      JsonWriter w;
+      w.BeginObject()
+          .Key("result").String(collected.text)
+          .Key("model").String(meta.model)
+          .Key("finish_reason").String(engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop)))
+          .Key("usage");
+      WriteUsage(w, last);
+      w.EndObject();
+      co_return http::Response::Json(200, w.Take());
     }
-    co_return JsonResponse(200, CompletionJson(meta, collected));
+    co_return http::Response::Json(200, CompletionBody(meta, collected));
   };
 }
 

@@ -1,4 +1,5 @@
 // engine results -> OpenAI wire JSON: completion objects, stream chunks (SSE), usage.
+// Written with JsonWriter: these run once per request and once per streamed token.
 // Stateless; thread-safe.
 #pragma once
 
@@ -6,6 +7,7 @@
 
 #include <string>
 
+#include "api/json_writer.h"
 #include "engine/types.h"
 
 namespace lingxi::api {
@@ -31,13 +33,16 @@ struct Collected {
   engine::ChatChunk last;  // the final chunk: finish, usage, timings
 };
 
-nlohmann::json UsageJson(const engine::ChatChunk& final_chunk);
-// The whole non-streamed answer.
-nlohmann::json CompletionJson(const ResponseMeta& meta, const Collected& answer);
-// One stream chunk: a piece of text, reasoning or tool calls (`piece`), the role opener
-// (`role_only`), or the finish (with `finish`).
-nlohmann::json ChunkJson(const ResponseMeta& meta, const engine::ChatChunk* piece, const char* finish, bool role_only);
-// "data: <json>\n\n"
+// {"prompt_tokens": ..., "completion_tokens": ..., "total_tokens": ..., "prompt_tokens_details": ...}
+void WriteUsage(JsonWriter& w, const engine::ChatChunk& final_chunk);
+// The whole non-streamed answer (chat.completion or text_completion).
+std::string CompletionBody(const ResponseMeta& meta, const Collected& answer);
+// One SSE event "data: {...}\n\n": a piece of text, reasoning or tool calls (`piece`), the
+// role opener (`role_only`), or the finish (with `finish`).
+std::string ChunkEvent(const ResponseMeta& meta, const engine::ChatChunk* piece, const char* finish, bool role_only);
+// The usage-only event of stream_options.include_usage.
+std::string UsageEvent(const ResponseMeta& meta, const engine::ChatChunk& final_chunk);
+// "data: <json>\n\n" (errors)
 std::string SseEvent(const nlohmann::json& j);
 
 }  // namespace lingxi::api

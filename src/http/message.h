@@ -54,6 +54,7 @@ class ClientGone {
 
 struct Request {
   std::string method;          // "GET", "POST", ...
+  int version = 11;            // 10 for HTTP/1.0, 11 for HTTP/1.1
   std::string target;          // as sent: "/v1/models?x=1"
   std::string path;            // "/v1/models"
   std::string query;           // "x=1" (without '?')

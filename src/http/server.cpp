@@ -245,6 +245,7 @@ struct Server::Impl {
     } else {
       auto& h = parser.get();
       req.method = std::string(h.method_string());
+      req.version = static_cast<int>(h.version());
       req.target = std::string(h.target());
       auto q = req.target.find('?');
       req.path = req.target.substr(0, q);

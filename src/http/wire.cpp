@@ -46,6 +46,8 @@ void SetHeaders(Message& m, const Request& req, const Response& res, bool keep_a
   m.set("X-Request-Id", req.request_id);
   for (const auto& [k, v] : res.headers.entries()) m.insert(k, v);
   m.keep_alive(keep_alive);
+  // HTTP/1.0 clients close unless told otherwise.
+  if (keep_alive && req.version == 10) m.set(bhttp::field::connection, "keep-alive");
 }
 
 }  // namespace

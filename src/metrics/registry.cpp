@@ -2,7 +2,10 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <chrono>
+
+#include <fmt/format.h>
 
 #include "core/version.h"
 
@@ -56,15 +59,26 @@ HttpMetrics::HttpMetrics(Metrics& m)
 
 void HttpMetrics::OnRequestStart() { in_flight_.Increment(); }
 
+const HttpMetrics::Series& HttpMetrics::SeriesFor(std::string_view route, std::string_view method, int status) {
+  char key[256];
+  auto end = fmt::format_to_n(key, sizeof key, "{} {} {}", route, method, status);
+  std::string_view k(key, std::min(end.size, sizeof key));
+  std::lock_guard lock(mu_);
+  if (auto it = series_.find(k); it != series_.end()) return it->second;
+  std::string r(route), s = std::to_string(status);
+  Series series{&requests_.Add({{"route", r}, {"method", std::string(method)}, {"status", s}}),
+                &duration_.Add({{"route", r}, {"status", s}}, LatencyBuckets()), &response_bytes_.Add({{"route", r}})};
+  return series_.emplace(std::string(k), series).first->second;
+}
+
 void HttpMetrics::OnRequestEnd(const http::RequestRecord& r) {
   in_flight_.Decrement();
   if (r.method.empty()) return;  // the connection closed before a request arrived
-  std::string route = r.route.empty() ? "unmatched" : std::string(r.route);
-  std::string status = std::to_string(r.status);
-  requests_.Add({{"route", route}, {"method", std::string(r.method)}, {"status", status}}).Increment();
-  duration_.Add({{"route", route}, {"status", status}}, LatencyBuckets())
-      .Observe(std::chrono::duration<double>(r.duration).count());
-  response_bytes_.Add({{"route", route}}).Increment(static_cast<double>(r.bytes_out));
+  // Methods are few (the parser knows them); routes are patterns, never raw paths.
+  const Series& s = SeriesFor(r.route.empty() ? std::string_view("unmatched") : r.route, r.method, r.status);
+  s.requests->Increment();
+  s.duration->Observe(std::chrono::duration<double>(r.duration).count());
+  s.bytes->Increment(static_cast<double>(r.bytes_out));
 }
 
 }  // namespace lingxi::metrics

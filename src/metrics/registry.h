@@ -21,7 +21,10 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "http/server.h"
 
@@ -46,10 +49,25 @@ class HttpMetrics : public http::Observer {
   void OnRequestEnd(const http::RequestRecord& record) override;
 
  private:
+  // The three series of one (route, method, status), looked up once and then kept: building
+  // label maps per request would cost more than the rest of a proxied request's bookkeeping.
+  struct Series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+    prometheus::Counter* bytes;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  const Series& SeriesFor(std::string_view route, std::string_view method, int status);
+
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Counter>& response_bytes_;
   prometheus::Gauge& in_flight_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Series, KeyHash, std::equal_to<>> series_;  // guarded by mu_
 };
 
 }  // namespace lingxi::metrics

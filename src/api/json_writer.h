@@ -1,0 +1,48 @@
+// JsonWriter: writes JSON text straight into a string, for the responses written per request
+// and per streamed token, where building a DOM first cost more than the rest of the work.
+// Strings are escaped and invalid UTF-8 (model output cut mid-character, odd file names)
+// becomes U+FFFD, as JsonText does. Not thread-safe; one per response.
+//
+//   JsonWriter w;
+//   w.BeginObject().Key("id").String(id).Key("n").Int(3).EndObject();
+//   std::string text = w.Take();
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lingxi::api {
+
+class JsonWriter {
+ public:
+  JsonWriter& BeginObject() { return Open('{'); }
+  JsonWriter& EndObject() { return Close('}'); }
+  JsonWriter& BeginArray() { return Open('['); }
+  JsonWriter& EndArray() { return Close(']'); }
+  JsonWriter& Key(std::string_view key);
+  JsonWriter& String(std::string_view s);
+  JsonWriter& Int(int64_t v);
+  JsonWriter& Double(double v);  // shortest form that reads back the same; NaN/inf -> null
+  JsonWriter& Bool(bool v);
+  JsonWriter& Null();
+  // JSON text that is already valid (a tool_calls array kept verbatim from an upstream).
+  JsonWriter& Raw(std::string_view json);
+
+  const std::string& text() const { return out_; }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void Separate();
+  JsonWriter& Open(char c);
+  JsonWriter& Close(char c);
+
+  std::string out_;
+  bool first_ = true;       // nothing written yet in the current container
+  bool after_key_ = false;  // a key was written; its value comes next
+};
+
+// Appends `s` to `out` as a quoted JSON string.
+void AppendJsonString(std::string& out, std::string_view s);
+
+}  // namespace lingxi::api
