@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local stand-in for a Kimi K2.5 server, as ../shared/upstream-notes.md describes them.
 
-    k2_upstream.py --port P --flavor vllm|moonshot [--cert PEM --key PEM] --record FILE
+    k2_upstream.py --port P --flavor vllm|moonshot [--cert PEM --key PEM] --record FILE [--stall]
 
 It answers GET /v1/models, GET /health and POST /v1/chat/completions (whole or streamed) the
 way the real servers do: reasoning text under `reasoning` (vLLM) or `reasoning_content`
@@ -12,6 +12,7 @@ appended to FILE (one JSON per line) so tests can check what lingxi sent. Standa
 import argparse
 import json
 import ssl
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
@@ -91,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
         event(chunk({"role": "assistant", "content": ""}))
         event(chunk({reasoning_key(): "The user "}))
         event(chunk({reasoning_key(): "asks about weather."}))
+        if ARGS.stall:  # a server that hangs mid-answer, connection open
+            time.sleep(3600)
         if wants_tool:
             event(chunk({"tool_calls": [call]}))
             event(chunk({}, "tool_calls"))
@@ -111,6 +114,7 @@ def main():
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--record", required=True)
+    p.add_argument("--stall", action="store_true", help="stop sending mid-stream without closing")
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     if ARGS.cert:

@@ -390,10 +390,11 @@ TEST(UpstreamCancelTest, AClientThatLeavesStopsTheUpstreamGeneration) {
 // The K2.5 stand-in: vLLM's and the hosted API's differences, over TLS for the hosted one.
 class K2UpstreamTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Process> StartK2(const std::string& flavor, bool tls) {
+  std::unique_ptr<Process> StartK2(const std::string& flavor, bool tls, bool stall = false) {
     port_ = FreePort();
     std::vector<std::string> argv = {"/usr/bin/python3", K2_UPSTREAM_SCRIPT, "--port", std::to_string(port_), "--flavor", flavor,
                                      "--record", dir_.path() + "/requests.jsonl"};
+    if (stall) argv.push_back("--stall");
     if (tls) {
       Process gen({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", dir_.path() + "/key.pem", "-out",
@@ -502,6 +503,22 @@ TEST_F(K2UpstreamTest, HostedApiGetsItsOwnFormsOverVerifiedTls) {
   auto bad = Post(untrusted->port(), "/v1/chat/completions", Chat("kimi-k2.5", "hi"));
   EXPECT_EQ(bad.status, 502) << bad.body;
   EXPECT_NE(bad.body.find("not trusted"), std::string::npos) << bad.body;
+}
+
+TEST_F(K2UpstreamTest, AStreamThatFallsSilentEndsAtTheIdleTimeoutWithAnErrorEvent) {
+  auto k2 = StartK2("vllm", false, /*stall=*/true);
+  auto front = Front({"--upstream", BaseUrl(port_), "--set", "upstream.idle_timeout=500ms", "--set",
+                      "upstream.health_interval=0"});
+  auto started = std::chrono::steady_clock::now();
+  auto r = Post(front->port(), "/v1/chat/completions", Chat("kimi-k2.5", "hi", 6, true));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ASSERT_EQ(r.status, 200) << r.body;  // the reasoning had been streamed already: no retry
+  auto events = Events(r.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  auto error = json::parse(events[events.size() - 2]);
+  EXPECT_EQ(error["error"]["code"], "deadline_exceeded") << error;
+  EXPECT_EQ(Metric(front->port(), "lingxi_upstream_errors_total{kind=\"timeout\""), 1);
 }
 
 }  // namespace
