@@ -21,6 +21,8 @@
 #include "http/server.h"
 #include "metrics/registry.h"
 #include "pipeline/pipeline.h"
+#include "ratelimit/limiter.h"
+#include "redis/client.h"
 
 extern char** environ;
 
@@ -163,8 +165,20 @@ int Serve(const ServeFlags& flags) {
   metrics::HttpMetrics http_metrics(metrics);
   Readiness readiness;
   engine::ModelRegistry models;
-  pipeline::Pipeline pipeline(models, metrics);
-  api::ApiContext ctx{&readiness, &metrics, &pipeline};
+  // Redis (when configured) shares the rate limits between replicas.
+  std::unique_ptr<redis::Client> redis_client;
+  if (!config->redis.url.empty()) {
+    auto options = redis::ParseUrl(config->redis.url);
+    if (!options.ok()) {
+      LogError("invalid configuration", {{"error", options.status().WithContext("redis.url").message()}});
+      return 2;
+    }
+    options->timeout = config->redis.timeout;
+    redis_client = std::make_unique<redis::Client>(*options);
+  }
+  ratelimit::RateLimiter limiter({redis_client.get(), config->rate_limit.fail_open, "lingxi:rl:"}, metrics);
+  pipeline::Pipeline pipeline(models, metrics, {&limiter, *RateLimit::Parse(config->rate_limit.per_ip)});
+  api::ApiContext ctx{&readiness, &metrics, &pipeline, config->rate_limit.trusted_proxies};
 
   const auto& s = config->server;
   http::ServerOptions opt{s.host, s.port,
@@ -224,6 +238,7 @@ int Serve(const ServeFlags& flags) {
   server.Run();
   for (auto& t : loaders) t.join();
   models.StopAll();  // before the server's event loops go away
+  if (redis_client) redis_client->Close();
   LogInfo("lingxi stopped");
   return load_failed ? 1 : 0;
 }

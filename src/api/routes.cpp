@@ -1,5 +1,7 @@
 #include "api/routes.h"
 
+#include "api/admission.h"
+
 namespace lingxi::api {
 
 http::Router BuildRouter(ApiContext& ctx) {
@@ -7,12 +9,13 @@ http::Router BuildRouter(ApiContext& ctx) {
   r.Add("GET", "/health", HealthHandler(ctx));
   r.Add("GET", "/ready", ReadyHandler(ctx));
   r.Add("GET", "/metrics", MetricsHandler(ctx));
-  r.Add("POST", "/predict", PredictHandler(ctx));
-  r.Add("POST", "/v1/chat/completions", ChatCompletionsHandler(ctx));
-  r.Add("POST", "/v1/completions", CompletionsHandler(ctx));
+  // Model endpoints pass the admission stage (rate limits) first.
+  r.Add("POST", "/predict", Admitted(ctx, PredictHandler(ctx)));
+  r.Add("POST", "/v1/chat/completions", Admitted(ctx, ChatCompletionsHandler(ctx)));
+  r.Add("POST", "/v1/completions", Admitted(ctx, CompletionsHandler(ctx)));
   r.Add("GET", "/v1/models", ListModelsHandler(ctx));
   r.Add("GET", "/v1/models/{id}", GetModelHandler(ctx));
-  r.Add("POST", "/v1/embeddings", EmbeddingsHandler(ctx));
+  r.Add("POST", "/v1/embeddings", Admitted(ctx, EmbeddingsHandler(ctx)));
   return r;
 }
 

@@ -3,6 +3,9 @@
 // model_handlers.cpp.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "core/readiness.h"
 #include "http/router.h"
 #include "metrics/registry.h"
@@ -15,6 +18,7 @@ struct ApiContext {
   Readiness* readiness = nullptr;
   metrics::Metrics* metrics = nullptr;
   pipeline::Pipeline* pipeline = nullptr;
+  std::vector<std::string> trusted_proxies;  // rate_limit.trusted_proxies
 };
 
 http::Router BuildRouter(ApiContext& ctx);

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/rate.h"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -225,6 +227,16 @@ Field UpBool(std::string path, bool UpstreamConfig::*member) {
 Field UpList(std::string path, std::vector<std::string> UpstreamConfig::*member) {
   return StringListField(std::move(path), [member](Config& c) -> std::vector<std::string>& { return c.upstream.*member; });
 }
+Field RateField(std::string path, std::function<std::string&(Config&)> ref) {
+  auto parse = [](std::string_view t) -> Result<std::string> { return std::string(t); };
+  auto from_node = [](const toml::node& n) -> Result<std::string> {
+    return Status::InvalidArgument("expected a rate like \"100/minute\" or \"off\", got " + NodeText(n));
+  };
+  auto check = [](const std::string& v) -> Status { return RateLimit::Parse(v).status(); };
+  auto render = [](const std::string& v) { return NodeText(toml::value<std::string>(v)); };
+  return MakeField<std::string>(std::move(path), ref, parse, from_node, check, render);
+}
+
 // A secret: read like a string, printed redacted.
 Field Secret(Field f) {
   auto inner = f.render;
@@ -283,6 +295,11 @@ const std::vector<Field>& Fields() {
       UpBool("upstream.verify_tls", &UpstreamConfig::verify_tls),
       UpString("upstream.ca_file", &UpstreamConfig::ca_file),
       UpList("upstream.fallback", &UpstreamConfig::fallback),
+      Secret(StringField("redis.url", [](Config& c) -> std::string& { return c.redis.url; })),
+      DurationField("redis.timeout", [](Config& c) -> Duration& { return c.redis.timeout; }, false),
+      RateField("rate_limit.per_ip", [](Config& c) -> std::string& { return c.rate_limit.per_ip; }),
+      BoolField("rate_limit.fail_open", [](Config& c) -> bool& { return c.rate_limit.fail_open; }),
+      StringListField("rate_limit.trusted_proxies", [](Config& c) -> std::vector<std::string>& { return c.rate_limit.trusted_proxies; }),
   };
   return fields;
 }

@@ -81,11 +81,27 @@ struct UpstreamConfig {
   std::vector<std::string> fallback;  // models to answer when every replica is down, in order
 };
 
+// Redis, shared by the rate limiter (and the cache): "" = none, everything stays local.
+struct RedisConfig {
+  std::string url;               // redis://[:password@]host[:port]
+  Duration timeout{250};         // connect and each command; slower counts as down. > 0
+};
+
+struct RateLimitConfig {
+  std::string per_ip = "100/minute";  // N/second|minute|hour|day, or off (LINGXI_RATE_LIMIT_PER_IP)
+  bool fail_open = true;              // Redis down: count locally (true) or answer 503 (false)
+  // Proxies whose X-Forwarded-For is believed (exact addresses); the client is the last
+  // address in it that is not one of them.
+  std::vector<std::string> trusted_proxies;
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
   ModelConfig model;
   UpstreamConfig upstream;
+  RedisConfig redis;
+  RateLimitConfig rate_limit;
 };
 
 // A "path=value" setting from the environment or a flag, applied on top of the file.

@@ -2,6 +2,8 @@
 
 #include "core/log.h"
 
+#include <fmt/format.h>
+
 namespace lingxi::pipeline {
 namespace {
 
@@ -45,12 +47,28 @@ void Answer::Cancel() {
   if (stream_) stream_->Cancel();
 }
 
-Pipeline::Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics)
+Pipeline::Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits)
     : models_(models),
+      limits_(limits),
       fallbacks_(prometheus::BuildCounter()
                      .Name("lingxi_pipeline_fallbacks_total")
                      .Help("Requests answered by a fallback model because their model could not")
                      .Register(metrics.registry())) {}
+
+http::Task<Admission> Pipeline::Admit(const Caller& caller) {
+  Admission out;
+  if (!limits_.limiter || !limits_.per_ip.enabled()) co_return out;
+  auto d = co_await limits_.limiter->Check("ip", "ip:" + caller.ip, limits_.per_ip);
+  if (!d.ok()) {
+    out.status = d.status();
+    co_return out;
+  }
+  out.limit = *d;
+  if (!d->allowed)
+    out.status = Status::ResourceExhausted(fmt::format("rate limit of {} per client address exceeded; retry in {} s",
+                                                       limits_.per_ip.ToString(), (d->retry_after.count() + 999'999) / 1'000'000));
+  co_return out;
+}
 
 Result<std::shared_ptr<Answer>> Pipeline::Generate(engine::ChatRequest request, boost::asio::any_io_executor executor) {
   auto engine = models_.Find(request.model);

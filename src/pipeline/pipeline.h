@@ -13,9 +13,11 @@
 #include <memory>
 #include <optional>
 
+#include "core/rate.h"
 #include "core/status.h"
 #include "engine/registry.h"
 #include "metrics/registry.h"
+#include "ratelimit/limiter.h"
 
 namespace lingxi::pipeline {
 
@@ -49,9 +51,31 @@ class Answer {
   bool cancelled_ = false;
 };
 
+// Who is asking: what limits and (later) keys are counted against.
+struct Caller {
+  std::string ip;  // the client's address, after trusted proxies
+};
+
+// The outcome of the admission stage: ok, or the refusal (ResourceExhausted when limited,
+// Unavailable when limits cannot be checked); `limit` is what the client is told about its
+// allowance (X-RateLimit-* headers), when a limit applies.
+struct Admission {
+  Status status;
+  std::optional<ratelimit::Decision> limit;
+};
+
+struct Limits {
+  ratelimit::RateLimiter* limiter = nullptr;  // null: no limits
+  RateLimit per_ip;
+};
+
 class Pipeline {
  public:
-  Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics);
+  Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits = {});
+
+  // The stages before a model is asked: rate limits (API keys join here). Shared by every
+  // model endpoint, and by the bot.
+  http::Task<Admission> Admit(const Caller& caller);
 
   // Finds the model and submits the request (or its first fallback when it is unavailable).
   // NotFound for an unknown model; the engine's refusal (bad request, full queue) otherwise.
@@ -71,6 +95,7 @@ class Pipeline {
   bool FallBack(Answer& answer, const Status& why);
 
   engine::ModelRegistry& models_;
+  Limits limits_;
   prometheus::Family<prometheus::Counter>& fallbacks_;  // {from, to}
 };
 

@@ -49,31 +49,6 @@ Decision FromTimes(const Limit& limit, bool allowed, int64_t retry_after_us, int
 
 }  // namespace
 
-Result<Limit> Limit::Parse(std::string_view text) {
-  if (text == "0" || text == "off" || text.empty()) return Limit{};
-  auto slash = text.find('/');
-  std::string_view n = text.substr(0, slash);
-  int64_t count = 0;
-  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), count);
-  if (ec != std::errc() || end != n.data() + n.size() || count < 0 || slash == std::string_view::npos)
-    return Status::InvalidArgument(fmt::format("expected N/second, N/minute, N/hour, N/day or off, got \"{}\"", text));
-  std::string_view unit = text.substr(slash + 1);
-  int64_t seconds = unit == "s" || unit == "sec" || unit == "second"   ? 1
-                    : unit == "m" || unit == "min" || unit == "minute" ? 60
-                    : unit == "h" || unit == "hour"                    ? 3600
-                    : unit == "d" || unit == "day"                     ? 86400
-                                                                       : 0;
-  if (seconds == 0) return Status::InvalidArgument(fmt::format("unknown period \"{}\" (use second, minute, hour or day)", unit));
-  if (count == 0) return Limit{};
-  return Limit{count, microseconds(seconds * 1'000'000)};
-}
-
-std::string Limit::ToString() const {
-  if (!enabled()) return "off";
-  int64_t s = period.count() / 1'000'000;
-  return fmt::format("{}/{}", count, s == 1 ? "second" : s == 60 ? "minute" : s == 3600 ? "hour" : "day");
-}
-
 Decision Gcra(int64_t& tat_us, int64_t now_us, const Limit& limit) {
   int64_t interval = limit.period.count() / limit.count;
   int64_t tat = std::max(tat_us, now_us);

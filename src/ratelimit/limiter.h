@@ -24,6 +24,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/rate.h"
 #include "core/status.h"
 #include "http/message.h"
 #include "metrics/registry.h"
@@ -33,14 +34,7 @@ namespace lingxi::ratelimit {
 
 using std::chrono::microseconds;
 
-// "100/minute", "10/s", "5000/hour", "20/day"; "0" or "off" = unlimited.
-struct Limit {
-  int64_t count = 0;
-  microseconds period{0};
-  bool enabled() const { return count > 0; }
-  static Result<Limit> Parse(std::string_view text);
-  std::string ToString() const;
-};
+using Limit = RateLimit;
 
 struct Decision {
   bool allowed = true;

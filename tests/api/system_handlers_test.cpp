@@ -32,7 +32,7 @@ struct Stack {
   Readiness readiness;
   metrics::Metrics metrics;
   metrics::HttpMetrics http_metrics{metrics};
-  ApiContext ctx{&readiness, &metrics};
+  ApiContext ctx{&readiness, &metrics, nullptr, {}};
   TestServer server{BuildRouter(ctx), TestServer::DefaultOptions(), &http_metrics};
 };
 

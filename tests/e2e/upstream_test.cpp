@@ -277,6 +277,23 @@ TEST(UpstreamFallbackTest, TheEmbeddedModelAnswersWhenEveryReplicaIsDown) {
   EXPECT_EQ(json::parse(none.body)["error"]["code"], "unavailable");
 }
 
+TEST(UpstreamEmbeddingsTest, EmbeddingsComeFromTheReplicaAsItComputesThem) {
+  int port = FreePort();
+  auto replica = Replica(port);
+  auto front = Front({"--upstream", BaseUrl(port), "--set", "upstream.model=tiny", "--set", "upstream.id=remote"});
+  json body = {{"model", "remote"}, {"input", {"first text", "second text"}}};
+  auto via = Post(front->port(), "/v1/embeddings", body);
+  body["model"] = "tiny";
+  auto direct = Post(port, "/v1/embeddings", body);
+  ASSERT_EQ(via.status, 200) << via.body;
+  ASSERT_EQ(direct.status, 200) << direct.body;
+  auto v = json::parse(via.body), d = json::parse(direct.body);
+  EXPECT_EQ(v["model"], "remote");
+  ASSERT_EQ(v["data"].size(), 2u);
+  EXPECT_EQ(v["data"][1]["embedding"], d["data"][1]["embedding"]);
+  EXPECT_EQ(v["usage"]["prompt_tokens"], d["usage"]["prompt_tokens"]);
+}
+
 // Accepts connections and sends a response header one byte at a time, forever.
 class SlowLoris {
  public:

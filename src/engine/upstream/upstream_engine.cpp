@@ -439,7 +439,9 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
       if (r < 0) break;
       tried.push_back(r);
       auto res = co_await client_.Send(MakeRequest(r, "POST", "/embeddings", body.dump()));
-      Result<std::string> text = res.ok() ? co_await (*res)->ReadAll(opt_.idle_timeout, kMaxAnswerBytes) : Result<std::string>(res.status());
+      Result<std::string> text = Status::Unavailable("");  // no co_await inside ?: (GCC 12 miscompiles it)
+      if (res.ok()) text = co_await (*res)->ReadAll(opt_.idle_timeout, kMaxAnswerBytes);
+      else text = res.status();
       Status s = !text.ok() ? text.status()
                  : (*res)->status() != 200 ? UpstreamError((*res)->status(), *text, bases_[r].ToString())
                                            : Status::Ok();
