@@ -9,6 +9,7 @@
 
 #include "api/errors.h"
 #include "api/routes.h"
+#include "cache/tiers.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/readiness.h"
@@ -76,12 +77,16 @@ Result<Config> BuildConfig(const ServeFlags& f) {
   return config;
 }
 
-// The demo model served when none is configured: generated once into the cache folder.
-Result<std::string> DemoModelPath() {
+// Where lingxi keeps what it makes: the demo model, the disk cache.
+std::filesystem::path CacheDir() {
   const char* cache = std::getenv("LINGXI_CACHE");
   const char* home = std::getenv("HOME");
-  std::filesystem::path dir = cache ? cache : std::string(home ? home : "/tmp") + "/.cache/lingxi";
-  auto path = dir / "demo" / ("lingxi-demo-g" + std::to_string(engine::llama::kTestModelGeneration) + ".gguf");
+  return cache ? cache : std::string(home ? home : "/tmp") + "/.cache/lingxi";
+}
+
+// The demo model served when none is configured: generated once into the cache folder.
+Result<std::string> DemoModelPath() {
+  auto path = CacheDir() / "demo" / ("lingxi-demo-g" + std::to_string(engine::llama::kTestModelGeneration) + ".gguf");
   if (std::filesystem::exists(path)) return path.string();
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -137,6 +142,30 @@ engine::upstream::UpstreamOptions UpstreamOptions(const UpstreamConfig& u) {
   return o;
 }
 
+// The response cache's tiers in their configured order. A tier that cannot start (no Redis
+// configured, a disk folder another process holds) is left out with a warning.
+std::unique_ptr<cache::TieredCache> MakeCache(const Config& config, redis::Client* redis, metrics::Metrics& metrics) {
+  const auto& c = config.cache;
+  if (!c.enabled) return nullptr;
+  std::vector<std::unique_ptr<cache::Tier>> tiers;
+  for (const auto& name : c.tiers) {
+    if (name == "memory") {
+      tiers.push_back(cache::MakeMemoryTier(c.memory_bytes, metrics));
+    } else if (name == "redis") {
+      if (redis) tiers.push_back(cache::MakeRedisTier(*redis, "lingxi:cache:"));
+    } else if (name == "disk") {
+      std::string path = c.disk_path.empty() ? (CacheDir() / "responses").string() : c.disk_path;
+      auto disk = cache::MakeDiskTier(path, c.disk_bytes);
+      if (disk.ok()) tiers.push_back(std::move(*disk));
+      else LogWarn("the disk cache tier is off", {{"error", disk.status().message()}});
+    }
+  }
+  std::string names;
+  for (const auto& t : tiers) names += std::string(names.empty() ? "" : ",") + t->name();
+  LogInfo("response cache", {{"tiers", names}, {"ttl_ms", std::to_string(c.ttl.count()), true}});
+  return std::make_unique<cache::TieredCache>(std::move(tiers), c.ttl, metrics);
+}
+
 int Serve(const ServeFlags& flags) {
   auto config = BuildConfig(flags);
   if (!config.ok()) {
@@ -177,7 +206,9 @@ int Serve(const ServeFlags& flags) {
     redis_client = std::make_unique<redis::Client>(*options);
   }
   ratelimit::RateLimiter limiter({redis_client.get(), config->rate_limit.fail_open, "lingxi:rl:"}, metrics);
-  pipeline::Pipeline pipeline(models, metrics, {&limiter, *RateLimit::Parse(config->rate_limit.per_ip)});
+  auto response_cache = MakeCache(*config, redis_client.get(), metrics);
+  pipeline::Pipeline pipeline(models, metrics, {&limiter, *RateLimit::Parse(config->rate_limit.per_ip)},
+                              {response_cache.get(), config->cache.nondeterministic});
   api::ApiContext ctx{&readiness, &metrics, &pipeline, config->rate_limit.trusted_proxies};
 
   const auto& s = config->server;
@@ -238,6 +269,7 @@ int Serve(const ServeFlags& flags) {
   server.Run();
   for (auto& t : loaders) t.join();
   models.StopAll();  // before the server's event loops go away
+  if (response_cache) response_cache->Close();
   if (redis_client) redis_client->Close();
   LogInfo("lingxi stopped");
   return load_failed ? 1 : 0;

@@ -86,7 +86,7 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
     parsed->request.request_id = req.request_id;
     if (auto session = req.headers.Get("X-Session-Id"); !session.empty()) parsed->request.session = session;
     bool stream = parsed->request.stream && shape != Shape::kPredict;
-    auto answer = ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);
+    auto answer = co_await ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);
     if (!answer.ok()) co_return ErrorResponse(answer.status());
     // A client that hangs up stops the generation (and frees its sequence) at the next step.
     req.client_gone->OnGone([a = *answer] { a->Cancel(); });
@@ -101,6 +101,7 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
       res.headers.Set("Content-Type", "text/event-stream");
       res.headers.Set("Cache-Control", "no-cache");
       res.stream = std::make_unique<SseStream>(*answer, meta, parsed->include_usage);
+      if (!(*answer)->cache_status().empty()) res.headers.Set("X-Cache", (*answer)->cache_status());
       co_return res;
     }
     auto collected = co_await Collect(**answer);
@@ -115,9 +116,13 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
           .Key("usage");
       WriteUsage(w, last);
       w.EndObject();
-      co_return http::Response::Json(200, w.Take());
+      auto res = http::Response::Json(200, w.Take());
+      if (!(*answer)->cache_status().empty()) res.headers.Set("X-Cache", (*answer)->cache_status());
+      co_return res;
     }
-    co_return http::Response::Json(200, CompletionBody(meta, collected));
+    auto res = http::Response::Json(200, CompletionBody(meta, collected));
+    if (!(*answer)->cache_status().empty()) res.headers.Set("X-Cache", (*answer)->cache_status());
+    co_return res;
   };
 }
 

@@ -106,7 +106,7 @@ Status ParseSampling(const json& j, engine::SamplingParams& p) {
 // the client wrote it (ChatRequest::passthrough).
 bool Interpreted(const std::string& key) {
   static const char* const kKeys[] = {"model", "messages", "prompt", "stream", "stream_options", "tools",
-                                      "tool_choice", "thinking", "reasoning_field", "text", "images", "params"};
+                                      "tool_choice", "thinking", "reasoning_field", "text", "images", "params", "cache"};
   for (const char* k : kKeys)
     if (key == k) return true;
   return false;
@@ -142,6 +142,10 @@ Status ParseUpstreamFields(const json& j, ParsedChat& out) {
     out.reasoning_field = it->get<std::string>();
   }
   if (auto it = j.find("user"); it != j.end() && it->is_string()) r.session = it->get<std::string>();
+  if (auto it = j.find("cache"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) return Bad("cache", "expected true or false");
+    r.cache = it->get<bool>();
+  }
   return Status::Ok();
 }
 

@@ -237,6 +237,27 @@ Field RateField(std::string path, std::function<std::string&(Config&)> ref) {
   return MakeField<std::string>(std::move(path), ref, parse, from_node, check, render);
 }
 
+// A list of cache tier names, each once.
+Field TierListField(std::string path, std::function<std::vector<std::string>&(Config&)> ref) {
+  Field f = StringListField(path, ref);
+  auto from_text = f.from_text;
+  auto from_toml = f.from_toml;
+  auto check = [ref](Config& c, Status s) -> Status {
+    if (!s.ok()) return s;
+    const auto& v = ref(c);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] != "memory" && v[i] != "redis" && v[i] != "disk")
+        return Status::InvalidArgument(fmt::format("unknown tier \"{}\" (memory, redis, disk)", v[i]));
+      if (std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) != v.begin() + static_cast<std::ptrdiff_t>(i))
+        return Status::InvalidArgument(fmt::format("tier \"{}\" listed twice", v[i]));
+    }
+    return s;
+  };
+  f.from_text = [from_text, check](Config& c, std::string_view t) { return check(c, from_text(c, t)); };
+  f.from_toml = [from_toml, check](Config& c, const toml::node& n) { return check(c, from_toml(c, n)); };
+  return f;
+}
+
 // A secret: read like a string, printed redacted.
 Field Secret(Field f) {
   auto inner = f.render;
@@ -300,6 +321,13 @@ const std::vector<Field>& Fields() {
       RateField("rate_limit.per_ip", [](Config& c) -> std::string& { return c.rate_limit.per_ip; }),
       BoolField("rate_limit.fail_open", [](Config& c) -> bool& { return c.rate_limit.fail_open; }),
       StringListField("rate_limit.trusted_proxies", [](Config& c) -> std::vector<std::string>& { return c.rate_limit.trusted_proxies; }),
+      BoolField("cache.enabled", [](Config& c) -> bool& { return c.cache.enabled; }),
+      TierListField("cache.tiers", [](Config& c) -> std::vector<std::string>& { return c.cache.tiers; }),
+      DurationField("cache.ttl", [](Config& c) -> Duration& { return c.cache.ttl; }, false),
+      SizeField("cache.memory_bytes", [](Config& c) -> uint64_t& { return c.cache.memory_bytes; }, 0),
+      StringField("cache.disk_path", [](Config& c) -> std::string& { return c.cache.disk_path; }),
+      SizeField("cache.disk_bytes", [](Config& c) -> uint64_t& { return c.cache.disk_bytes; }, 1 << 20),
+      BoolField("cache.nondeterministic", [](Config& c) -> bool& { return c.cache.nondeterministic; }),
   };
   return fields;
 }

@@ -95,6 +95,19 @@ struct RateLimitConfig {
   std::vector<std::string> trusted_proxies;
 };
 
+// The response cache. Tiers are looked up in the order listed; the default puts process
+// memory first (microseconds, no network), then Redis (shared by replicas), then disk
+// (survives restarts). "redis" is skipped when redis.url is empty.
+struct CacheConfig {
+  bool enabled = true;
+  std::vector<std::string> tiers = {"memory", "redis", "disk"};  // any of these, in lookup order
+  Duration ttl{3'600'000};            // how long an answer is kept. > 0
+  uint64_t memory_bytes = 256ull << 20;  // L1 budget (keys + answers)
+  std::string disk_path;              // RocksDB folder; "" = $LINGXI_CACHE/responses or ~/.cache/lingxi/responses
+  uint64_t disk_bytes = 1ull << 30;   // L3 budget; the oldest files go first
+  bool nondeterministic = false;      // also cache sampled answers (temperature > 0, no seed)
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
@@ -102,6 +115,7 @@ struct Config {
   UpstreamConfig upstream;
   RedisConfig redis;
   RateLimitConfig rate_limit;
+  CacheConfig cache;
 };
 
 // A "path=value" setting from the environment or a flag, applied on top of the file.

@@ -70,6 +70,7 @@ struct ChatRequest {
   // Keeps one conversation on one upstream replica (its prefix cache). "" = derived from
   // the first messages.
   std::string session;
+  bool cache = true;  // false: neither answered from nor stored in the response cache
 };
 
 enum class FinishReason { kStop, kLength, kToolCalls, kCancelled, kError };

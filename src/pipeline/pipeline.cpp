@@ -1,5 +1,8 @@
 #include "pipeline/pipeline.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include "core/log.h"
 
 #include <fmt/format.h>
@@ -34,12 +37,56 @@ http::Task<Status> Answer::Begin() {
 }
 
 http::Task<std::optional<engine::ChatChunk>> Answer::Next() {
+  std::optional<engine::ChatChunk> c;
   if (first_) {
-    auto c = std::move(first_);
+    c = std::move(first_);
     first_.reset();
-    co_return c;
+  } else {
+    c = co_await stream_->Next();
   }
-  co_return co_await stream_->Next();
+  if (c && flight_open_) Tee(*c);
+  co_return c;
+}
+
+Answer::~Answer() {
+  // A leader that never finished (client gone, engine error): its waiters ask the engine.
+  if (flight_open_) pipeline_->cache_.cache->Finish(cache_key_, std::nullopt);
+}
+
+void Answer::Tee(const engine::ChatChunk& c) {
+  gathered_.text += c.delta;
+  gathered_.reasoning += c.reasoning;
+  if (!c.tool_calls.empty()) gathered_.tool_calls = c.tool_calls;  // non-streamed: whole
+  if (!c.finish) return;
+  flight_open_ = false;
+  auto* cache = pipeline_->cache_.cache;
+  bool complete = c.error.ok() && *c.finish != engine::FinishReason::kCancelled &&
+                  *c.finish != engine::FinishReason::kError;
+  // Streamed tool calls arrive as deltas that would need merging: such answers are not kept.
+  if (request_.stream && gathered_.tool_calls.size() > 0) complete = false;
+  if (!complete) {
+    cache->Finish(cache_key_, std::nullopt);
+    return;
+  }
+  gathered_.finish = *c.finish;
+  gathered_.usage = c.usage;
+  cache->Finish(cache_key_, gathered_);
+  // Written behind the answer: the client does not wait for Redis or the disk.
+  boost::asio::co_spawn(executor_, cache->Store(cache_key_, gathered_), boost::asio::detached);
+}
+
+void Answer::Replay(const cache::CachedAnswer& a) {
+  stream_ = std::make_shared<engine::ChunkStream>(executor_);
+  engine::ChatChunk piece;
+  piece.delta = a.text;
+  piece.reasoning = a.reasoning;
+  piece.tool_calls = a.tool_calls;
+  if (!piece.delta.empty() || !piece.reasoning.empty() || !piece.tool_calls.empty()) stream_->Push(std::move(piece));
+  engine::ChatChunk last;
+  last.finish = a.finish;
+  last.usage = a.usage;
+  stream_->Push(std::move(last));
+  stream_->Close();
 }
 
 void Answer::Cancel() {
@@ -47,9 +94,10 @@ void Answer::Cancel() {
   if (stream_) stream_->Cancel();
 }
 
-Pipeline::Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits)
+Pipeline::Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits, CacheOptions cache)
     : models_(models),
       limits_(limits),
+      cache_(cache),
       fallbacks_(prometheus::BuildCounter()
                      .Name("lingxi_pipeline_fallbacks_total")
                      .Help("Requests answered by a fallback model because their model could not")
@@ -70,24 +118,51 @@ http::Task<Admission> Pipeline::Admit(const Caller& caller) {
   co_return out;
 }
 
-Result<std::shared_ptr<Answer>> Pipeline::Generate(engine::ChatRequest request, boost::asio::any_io_executor executor) {
+http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatRequest request,
+                                                               boost::asio::any_io_executor executor) {
   auto engine = models_.Find(request.model);
-  if (!engine.ok() && engine.status().code() == Status::Code::kNotFound) return engine.status();
-  auto answer = std::shared_ptr<Answer>(new Answer(this, std::move(request), std::move(executor)));
+  if (!engine.ok() && engine.status().code() == Status::Code::kNotFound) co_return engine.status();
+  auto answer = std::shared_ptr<Answer>(new Answer(this, std::move(request), executor));
+
+  if (engine.ok() && cache_.cache && cache::Cacheable(answer->request_, cache_.nondeterministic)) {
+    answer->model_ = (*engine)->info();
+    answer->cache_status_ = "MISS";
+    std::string key = cache::CacheKey(answer->request_, answer->model_.id);
+    if (auto hit = co_await cache_.cache->Lookup(key)) {
+      answer->cache_status_ = "HIT-L" + std::to_string(hit->tier);
+      answer->Replay(hit->answer);
+      co_return answer;
+    }
+    if (auto flight = cache_.cache->Join(key, executor)) {
+      // An identical request is being answered: take its answer rather than ask again.
+      if (auto shared = co_await cache::TieredCache::Wait(flight)) {
+        answer->Replay(*shared);
+        co_return answer;
+      }
+    } else {
+      answer->cache_key_ = key;
+      answer->flight_open_ = true;
+    }
+  }
+
   Status s = engine.ok() ? Status::Ok() : engine.status();
   if (engine.ok()) {
     answer->chain_ = (*engine)->info().fallback;
     s = answer->Submit(*engine);
   }
   if (!s.ok()) {
-    if (!ModelFailure(s)) return s;
-    if (!FallBack(*answer, s)) return s;
+    if (!ModelFailure(s)) co_return s;
+    if (!FallBack(*answer, s)) co_return s;
   }
-  return answer;
+  co_return answer;
 }
 
 bool Pipeline::FallBack(Answer& answer, const Status& why) {
   std::string from = answer.model_.id.empty() ? answer.request_.model : answer.model_.id;
+  if (answer.flight_open_) {  // another model's answer must not be kept under this one's key
+    answer.flight_open_ = false;
+    cache_.cache->Finish(answer.cache_key_, std::nullopt);
+  }
   while (!answer.chain_.empty()) {
     std::string next = answer.chain_.front();
     answer.chain_.erase(answer.chain_.begin());

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "cache/cache.h"
 #include "core/rate.h"
 #include "core/status.h"
 #include "engine/registry.h"
@@ -27,6 +28,7 @@ namespace lingxi::pipeline {
 // can answer. Used on one executor; Cancel() stops the engine (the client left).
 class Answer {
  public:
+  ~Answer();
   // Ok once a model has started answering; else the last model's error.
   http::Task<Status> Begin();
   // The chunks in order, the first one included; nullopt after the final chunk.
@@ -34,12 +36,16 @@ class Answer {
   void Cancel();
   // The model answering (after Begin: possibly a fallback).
   const engine::EngineInfo& model() const { return model_; }
+  // "HIT-L1", "HIT-L2", "HIT-L3" (the tier that answered) or "MISS"; "" when not cacheable.
+  const std::string& cache_status() const { return cache_status_; }
 
  private:
   friend class Pipeline;
   Answer(class Pipeline* pipeline, engine::ChatRequest request, boost::asio::any_io_executor executor)
       : pipeline_(pipeline), request_(std::move(request)), executor_(std::move(executor)) {}
   Status Submit(const std::shared_ptr<engine::Engine>& engine);
+  void Replay(const cache::CachedAnswer& cached);  // the answer comes from the cache
+  void Tee(const engine::ChatChunk& chunk);        // the leader gathers what it will store
 
   class Pipeline* pipeline_;
   engine::ChatRequest request_;  // kept for a fallback
@@ -49,6 +55,10 @@ class Answer {
   std::shared_ptr<engine::ChunkStream> stream_;
   std::optional<engine::ChatChunk> first_;
   bool cancelled_ = false;
+  std::string cache_status_;
+  std::string cache_key_;       // set on the single-flight leader, which stores the answer
+  cache::CachedAnswer gathered_;
+  bool flight_open_ = false;    // the leader has not told the waiters yet
 };
 
 // Who is asking: what limits and (later) keys are counted against.
@@ -69,17 +79,24 @@ struct Limits {
   RateLimit per_ip;
 };
 
+struct CacheOptions {
+  cache::TieredCache* cache = nullptr;  // null: no response cache
+  bool nondeterministic = false;        // cache sampled answers too
+};
+
 class Pipeline {
  public:
-  Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits = {});
+  Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits = {}, CacheOptions cache = {});
 
   // The stages before a model is asked: rate limits (API keys join here). Shared by every
   // model endpoint, and by the bot.
   http::Task<Admission> Admit(const Caller& caller);
 
-  // Finds the model and submits the request (or its first fallback when it is unavailable).
-  // NotFound for an unknown model; the engine's refusal (bad request, full queue) otherwise.
-  Result<std::shared_ptr<Answer>> Generate(engine::ChatRequest request, boost::asio::any_io_executor executor);
+  // Finds the model, answers from the cache when it can (waiting for an identical request in
+  // flight rather than asking the engine twice), else submits the request (or its first
+  // fallback when the model is unavailable). NotFound for an unknown model; the engine's
+  // refusal (bad request, full queue) otherwise.
+  http::Task<Result<std::shared_ptr<Answer>>> Generate(engine::ChatRequest request, boost::asio::any_io_executor executor);
 
   struct EmbedStarted {
     engine::EngineInfo model;
@@ -96,6 +113,7 @@ class Pipeline {
 
   engine::ModelRegistry& models_;
   Limits limits_;
+  CacheOptions cache_;
   prometheus::Family<prometheus::Counter>& fallbacks_;  // {from, to}
 };
 

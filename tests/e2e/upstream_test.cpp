@@ -97,13 +97,14 @@ std::unique_ptr<LingxiProcess> Replica(int port, int parallel = 2) {
   auto p = std::make_unique<LingxiProcess>(std::vector<std::string>{
       "--model", ModelPath(), "--threads", "1", "--set", "model.context=512", "--set",
       std::string("model.parallel=") + std::to_string(parallel), "--set", std::string("server.port=") + std::to_string(port), "--set",
-      "log.access_log=false", "--set", "model.id=tiny"});
+      "log.access_log=false", "--set", "model.id=tiny", "--set", "cache.enabled=false"});
   if (!p->WaitReady()) throw std::runtime_error("replica not ready:\n" + p->process().Log());
   return p;
 }
 
 std::unique_ptr<LingxiProcess> Front(std::vector<std::string> args) {
-  args.insert(args.end(), {"--set", "log.access_log=false"});
+  // Routing is what these tests watch: answers from the response cache would hide it.
+  args.insert(args.end(), {"--set", "log.access_log=false", "--set", "cache.enabled=false"});
   auto p = std::make_unique<LingxiProcess>(std::move(args));
   if (!p->WaitReady()) throw std::runtime_error("front not ready:\n" + p->process().Log());
   return p;
