@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/readiness.h"
+#include "core/sha256.h"
 #include "core/version.h"
 #include "engine/llama/llama_engine.h"
 #include "engine/llama/system_info.h"
@@ -207,8 +208,13 @@ int Serve(const ServeFlags& flags) {
   }
   ratelimit::RateLimiter limiter({redis_client.get(), config->rate_limit.fail_open, "lingxi:rl:"}, metrics);
   auto response_cache = MakeCache(*config, redis_client.get(), metrics);
-  pipeline::Pipeline pipeline(models, metrics, {&limiter, *RateLimit::Parse(config->rate_limit.per_ip)},
-                              {response_cache.get(), config->cache.nondeterministic});
+  pipeline::Limits limits{&limiter, *RateLimit::Parse(config->rate_limit.per_ip),
+                          *RateLimit::Parse(config->rate_limit.per_key), *RateLimit::Parse(config->rate_limit.per_user), {}};
+  for (const auto& k : config->auth.keys)
+    limits.keys.push_back({k.name, k.sha256, *RateLimit::Parse(k.rate_limit), k.models});
+  if (!limits.keys.empty())
+    LogInfo("API keys required", {{"keys", std::to_string(limits.keys.size()), true}});
+  pipeline::Pipeline pipeline(models, metrics, std::move(limits), {response_cache.get(), config->cache.nondeterministic});
   api::ApiContext ctx{&readiness, &metrics, &pipeline, config->rate_limit.trusted_proxies};
 
   const auto& s = config->server;
@@ -332,12 +338,20 @@ int main(int argc, char** argv) {
   model_cmd->add_option("--type", tm.type, "Weight type: f32, f16, q8_0 or q4_k");
   model_cmd->add_option("--seed", tm.seed, "Weight seed");
 
+  std::string key_to_hash;
+  auto* hash_cmd = app.add_subcommand("hash-key", "Print the SHA-256 of an API key, for [[auth.keys]] sha256");
+  hash_cmd->add_option("key", key_to_hash, "The API key")->required();
+
   auto* version_cmd = app.add_subcommand("version", "Print version and build information");
 
   CLI11_PARSE(app, argc, argv);
 
   if (*serve_cmd) return Serve(serve);
   if (*check_cmd) return CheckConfig(check_file);
+  if (*hash_cmd) {
+    std::cout << "sha256:" << Sha256Hex(key_to_hash) << "\n";
+    return 0;
+  }
   if (*model_cmd) {
     if (Status s = engine::llama::WriteTestModel(tm, tm_out); !s.ok()) {
       std::cerr << "lingxi: " << s.message() << "\n";

@@ -16,6 +16,12 @@ std::string_view Trim(std::string_view s) {
 
 int64_t CeilSeconds(std::chrono::microseconds d) { return (d.count() + 999'999) / 1'000'000; }
 
+std::string BearerToken(const http::Request& req) {
+  std::string_view auth = Trim(req.headers.Get("Authorization"));
+  if (auth.size() < 7 || !http::EqualsIgnoreCase(auth.substr(0, 7), "Bearer ")) return "";
+  return std::string(Trim(auth.substr(7)));
+}
+
 }  // namespace
 
 std::string ClientAddress(const http::Request& req, const std::vector<std::string>& trusted) {
@@ -44,8 +50,9 @@ void SetRateLimitHeaders(http::Headers& h, const ratelimit::Decision& d) {
 
 http::Handler Admitted(ApiContext& ctx, http::Handler inner) {
   return [&ctx, inner = std::move(inner)](http::Request& req) -> http::Task<http::Response> {
-    pipeline::Caller caller{ClientAddress(req, ctx.trusted_proxies)};
+    pipeline::Caller caller{ClientAddress(req, ctx.trusted_proxies), BearerToken(req), ""};
     auto admission = co_await ctx.pipeline->Admit(caller);
+    req.principal = admission.key;
     http::Response res;  // no co_await inside ?: (GCC 12 miscompiles it)
     if (admission.status.ok()) res = co_await inner(req);
     else res = ErrorResponse(admission.status);

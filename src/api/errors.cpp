@@ -48,6 +48,7 @@ nlohmann::json ErrorJson(const Status& s) {
 http::Response ErrorResponse(const Status& s) {
   auto res = JsonResponse(HttpStatusOf(s), ErrorJson(s));
   if (s.code() == Status::Code::kUnavailable) res.headers.Set("Retry-After", "1");
+  if (s.code() == Status::Code::kUnauthenticated) res.headers.Set("WWW-Authenticate", "Bearer");
   return res;
 }
 

@@ -84,6 +84,7 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
                                                 : ParsePredict(req.body);
     if (!parsed.ok()) co_return ErrorResponse(parsed.status());
     parsed->request.request_id = req.request_id;
+    parsed->request.api_key = req.principal;
     if (auto session = req.headers.Get("X-Session-Id"); !session.empty()) parsed->request.session = session;
     bool stream = parsed->request.stream && shape != Shape::kPredict;
     auto answer = co_await ctx.pipeline->Generate(std::move(parsed->request), co_await boost::asio::this_coro::executor);

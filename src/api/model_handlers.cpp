@@ -44,7 +44,7 @@ http::Handler EmbeddingsHandler(ApiContext& ctx) {
   return [&ctx](http::Request& req) -> http::Task<http::Response> {
     auto parsed = ParseEmbeddings(req.body);
     if (!parsed.ok()) co_return ErrorResponse(parsed.status());
-    auto started = ctx.pipeline->Embed(parsed->model, std::move(parsed->inputs),
+    auto started = ctx.pipeline->Embed(req.principal, parsed->model, std::move(parsed->inputs),
                                        co_await boost::asio::this_coro::executor);
     if (!started.ok()) co_return ErrorResponse(started.status());
     auto result = co_await started->result->Next();

@@ -258,6 +258,59 @@ Field TierListField(std::string path, std::function<std::vector<std::string>&(Co
   return f;
 }
 
+// [[auth.keys]]: an array of tables, only from the file (a key list does not fit a flag).
+Field KeysField() {
+  Field f;
+  f.path = "auth.keys";
+  f.from_text = [](Config&, std::string_view) -> Status {
+    return Status::InvalidArgument("API keys are set as [[auth.keys]] tables in the config file");
+  };
+  f.from_toml = [](Config& c, const toml::node& n) -> Status {
+    const auto* arr = n.as_array();
+    if (!arr) return Status::InvalidArgument("expected [[auth.keys]] tables");
+    std::vector<ApiKeyConfig> keys;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      std::string where = fmt::format("[{}]", i);
+      const auto* t = (*arr)[i].as_table();
+      if (!t) return Status::InvalidArgument(where + ": expected a table");
+      ApiKeyConfig k;
+      for (const auto& [key, value] : *t) {
+        std::string name(key.str());
+        auto str = value.value<std::string>();
+        if (name == "name" && str) k.name = *str;
+        else if (name == "sha256" && str) k.sha256 = *str;
+        else if (name == "rate_limit" && str) k.rate_limit = *str;
+        else if (name == "models" && value.is_array()) {
+          for (const auto& m : *value.as_array()) {
+            if (!m.is_string()) return Status::InvalidArgument(where + ".models: expected strings");
+            k.models.push_back(m.as_string()->get());
+          }
+        } else {
+          return Status::InvalidArgument(fmt::format("{}.{}: unknown key or wrong type", where, name));
+        }
+      }
+      if (k.name.empty()) return Status::InvalidArgument(where + ".name: required");
+      if (k.sha256.rfind("sha256:", 0) == 0) k.sha256 = k.sha256.substr(7);
+      bool hex = k.sha256.size() == 64 && k.sha256.find_first_not_of("0123456789abcdef") == std::string::npos;
+      if (!hex) return Status::InvalidArgument(where + ".sha256: expected 64 lower-case hex digits (lingxi hash-key KEY)");
+      if (Status s = RateLimit::Parse(k.rate_limit).status(); !s.ok()) return s.WithContext(where + ".rate_limit");
+      keys.push_back(std::move(k));
+    }
+    c.auth.keys = std::move(keys);
+    return Status::Ok();
+  };
+  f.render = [](const Config& c) {
+    toml::array a;
+    for (const auto& k : c.auth.keys) {
+      toml::array models;
+      for (const auto& m : k.models) models.push_back(m);
+      a.push_back(toml::table{{"name", k.name}, {"sha256", k.sha256}, {"rate_limit", k.rate_limit}, {"models", models}});
+    }
+    return NodeText(a);
+  };
+  return f;
+}
+
 // A secret: read like a string, printed redacted.
 Field Secret(Field f) {
   auto inner = f.render;
@@ -319,6 +372,8 @@ const std::vector<Field>& Fields() {
       Secret(StringField("redis.url", [](Config& c) -> std::string& { return c.redis.url; })),
       DurationField("redis.timeout", [](Config& c) -> Duration& { return c.redis.timeout; }, false),
       RateField("rate_limit.per_ip", [](Config& c) -> std::string& { return c.rate_limit.per_ip; }),
+      RateField("rate_limit.per_key", [](Config& c) -> std::string& { return c.rate_limit.per_key; }),
+      RateField("rate_limit.per_user", [](Config& c) -> std::string& { return c.rate_limit.per_user; }),
       BoolField("rate_limit.fail_open", [](Config& c) -> bool& { return c.rate_limit.fail_open; }),
       StringListField("rate_limit.trusted_proxies", [](Config& c) -> std::vector<std::string>& { return c.rate_limit.trusted_proxies; }),
       BoolField("cache.enabled", [](Config& c) -> bool& { return c.cache.enabled; }),
@@ -328,6 +383,7 @@ const std::vector<Field>& Fields() {
       StringField("cache.disk_path", [](Config& c) -> std::string& { return c.cache.disk_path; }),
       SizeField("cache.disk_bytes", [](Config& c) -> uint64_t& { return c.cache.disk_bytes; }, 1 << 20),
       BoolField("cache.nondeterministic", [](Config& c) -> bool& { return c.cache.nondeterministic; }),
+      KeysField(),
   };
   return fields;
 }

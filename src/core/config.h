@@ -87,8 +87,24 @@ struct RedisConfig {
   Duration timeout{250};         // connect and each command; slower counts as down. > 0
 };
 
+// An API key, kept as its SHA-256 (`lingxi hash-key KEY` prints it), never as the key.
+struct ApiKeyConfig {
+  std::string name;                 // who it is, in logs and metrics
+  std::string sha256;               // 64 hex digits
+  std::string rate_limit;           // its own limit; "" = rate_limit.per_key
+  std::vector<std::string> models;  // models it may use; empty = all
+};
+
+// With no keys lingxi is open (local use); with keys every model endpoint needs
+// `Authorization: Bearer KEY`. Keys are set in the config file as [[auth.keys]] tables.
+struct AuthConfig {
+  std::vector<ApiKeyConfig> keys;
+};
+
 struct RateLimitConfig {
   std::string per_ip = "100/minute";  // N/second|minute|hour|day, or off (LINGXI_RATE_LIMIT_PER_IP)
+  std::string per_key = "off";        // per API key, unless the key sets its own
+  std::string per_user = "off";       // per chat user (the bot's users)
   bool fail_open = true;              // Redis down: count locally (true) or answer 503 (false)
   // Proxies whose X-Forwarded-For is believed (exact addresses); the client is the last
   // address in it that is not one of them.
@@ -116,6 +132,7 @@ struct Config {
   RedisConfig redis;
   RateLimitConfig rate_limit;
   CacheConfig cache;
+  AuthConfig auth;
 };
 
 // A "path=value" setting from the environment or a flag, applied on top of the file.

@@ -71,6 +71,7 @@ struct ChatRequest {
   // the first messages.
   std::string session;
   bool cache = true;  // false: neither answered from nor stored in the response cache
+  std::string api_key;  // the caller's API key by name ("" in open mode): what it may use
 };
 
 enum class FinishReason { kStop, kLength, kToolCalls, kCancelled, kError };

@@ -62,6 +62,7 @@ struct Request {
   std::string body;
   std::string remote_address;  // peer IP of the TCP connection
   std::string request_id;      // X-Request-Id from the client when valid, else generated
+  std::string principal;       // the API key's name once admitted ("" in open mode)
   std::vector<std::pair<std::string, std::string>> path_params;  // "{id}" segments of the route
   std::shared_ptr<ClientGone> client_gone = std::make_shared<ClientGone>();
 

@@ -4,6 +4,9 @@
 #include <boost/asio/detached.hpp>
 
 #include "core/log.h"
+#include "core/sha256.h"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -96,30 +99,81 @@ void Answer::Cancel() {
 
 Pipeline::Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits, CacheOptions cache)
     : models_(models),
-      limits_(limits),
+      limits_(std::move(limits)),
       cache_(cache),
       fallbacks_(prometheus::BuildCounter()
                      .Name("lingxi_pipeline_fallbacks_total")
                      .Help("Requests answered by a fallback model because their model could not")
-                     .Register(metrics.registry())) {}
+                     .Register(metrics.registry())) {
+  for (const auto& k : limits_.keys) {
+    keys_by_hash_[k.sha256] = &k;
+    keys_by_name_[k.name] = &k;
+  }
+}
 
 http::Task<Admission> Pipeline::Admit(const Caller& caller) {
   Admission out;
-  if (!limits_.limiter || !limits_.per_ip.enabled()) co_return out;
-  auto d = co_await limits_.limiter->Check("ip", "ip:" + caller.ip, limits_.per_ip);
-  if (!d.ok()) {
-    out.status = d.status();
-    co_return out;
+  const ApiKey* key = nullptr;
+  if (!keys_by_hash_.empty()) {
+    if (caller.bearer.empty()) {
+      out.status = Status::Unauthenticated("an API key is required: send Authorization: Bearer <key>");
+      co_return out;
+    }
+    auto it = keys_by_hash_.find(Sha256Hex(caller.bearer));
+    if (it == keys_by_hash_.end()) {
+      out.status = Status::Unauthenticated("the API key is not valid");
+      co_return out;
+    }
+    key = it->second;
+    out.key = key->name;
   }
-  out.limit = *d;
-  if (!d->allowed)
-    out.status = Status::ResourceExhausted(fmt::format("rate limit of {} per client address exceeded; retry in {} s",
-                                                       limits_.per_ip.ToString(), (d->retry_after.count() + 999'999) / 1'000'000));
+  if (!limits_.limiter) co_return out;
+  // Every limit that applies is counted; the client hears about the tightest one.
+  struct Check {
+    const char* scope;
+    std::string id;
+    RateLimit limit;
+  };
+  std::vector<Check> checks;
+  if (limits_.per_ip.enabled()) checks.push_back({"ip", "ip:" + caller.ip, limits_.per_ip});
+  if (key) {
+    RateLimit l = key->limit.enabled() ? key->limit : limits_.per_key;
+    if (l.enabled()) checks.push_back({"key", "key:" + key->name, l});
+  }
+  if (!caller.user.empty() && limits_.per_user.enabled()) checks.push_back({"user", "user:" + caller.user, limits_.per_user});
+  for (auto& c : checks) {
+    auto d = co_await limits_.limiter->Check(c.scope, c.id, c.limit);
+    if (!d.ok()) {
+      out.status = d.status();
+      co_return out;
+    }
+    if (!out.limit || !d->allowed || (out.limit->allowed && d->remaining < out.limit->remaining)) out.limit = *d;
+    if (!d->allowed) {
+      out.status = Status::ResourceExhausted(fmt::format("rate limit of {} per {} exceeded; retry in {} s",
+                                                         c.limit.ToString(), c.scope == std::string_view("ip") ? "client address" : c.scope,
+                                                         (d->retry_after.count() + 999'999) / 1'000'000));
+      co_return out;
+    }
+  }
   co_return out;
+}
+
+Status Pipeline::MayUse(const std::string& key, const std::string& model) const {
+  if (key.empty()) return Status::Ok();
+  auto it = keys_by_name_.find(key);
+  if (it == keys_by_name_.end() || it->second->models.empty()) return Status::Ok();
+  const auto& allowed = it->second->models;
+  auto engine = models_.Find(model);
+  std::string id = engine.ok() ? (*engine)->info().id : model;
+  if (std::find(allowed.begin(), allowed.end(), id) != allowed.end() ||
+      std::find(allowed.begin(), allowed.end(), model) != allowed.end())
+    return Status::Ok();
+  return Status::PermissionDenied(fmt::format("the API key '{}' may not use the model '{}'", key, id));
 }
 
 http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatRequest request,
                                                                boost::asio::any_io_executor executor) {
+  if (Status s = MayUse(request.api_key, request.model); !s.ok()) co_return s;
   auto engine = models_.Find(request.model);
   if (!engine.ok() && engine.status().code() == Status::Code::kNotFound) co_return engine.status();
   auto answer = std::shared_ptr<Answer>(new Answer(this, std::move(request), executor));
@@ -178,8 +232,9 @@ bool Pipeline::FallBack(Answer& answer, const Status& why) {
   return false;
 }
 
-Result<Pipeline::EmbedStarted> Pipeline::Embed(const std::string& model, std::vector<std::string> inputs,
-                                               boost::asio::any_io_executor executor) {
+Result<Pipeline::EmbedStarted> Pipeline::Embed(const std::string& key, const std::string& model,
+                                               std::vector<std::string> inputs, boost::asio::any_io_executor executor) {
+  if (Status s = MayUse(key, model); !s.ok()) return s;
   auto engine = models_.Find(model);
   if (!engine.ok()) return engine.status();
   auto result = (*engine)->Embed(std::move(inputs), std::move(executor));

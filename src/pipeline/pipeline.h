@@ -12,6 +12,8 @@
 
 #include <memory>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "cache/cache.h"
 #include "core/rate.h"
@@ -61,9 +63,19 @@ class Answer {
   bool flight_open_ = false;    // the leader has not told the waiters yet
 };
 
-// Who is asking: what limits and (later) keys are counted against.
+// Who is asking: what keys and limits are checked against.
 struct Caller {
-  std::string ip;  // the client's address, after trusted proxies
+  std::string ip;      // the client's address, after trusted proxies
+  std::string bearer;  // the API key presented (Authorization: Bearer), "" if none
+  std::string user;    // a chat user (the bot), "" if none
+};
+
+// An API key as the pipeline knows it: by the SHA-256 of the key, never the key.
+struct ApiKey {
+  std::string name;
+  std::string sha256;
+  RateLimit limit;                  // disabled: rate_limit.per_key applies
+  std::vector<std::string> models;  // empty = all
 };
 
 // The outcome of the admission stage: ok, or the refusal (ResourceExhausted when limited,
@@ -71,12 +83,16 @@ struct Caller {
 // allowance (X-RateLimit-* headers), when a limit applies.
 struct Admission {
   Status status;
-  std::optional<ratelimit::Decision> limit;
+  std::optional<ratelimit::Decision> limit;  // the tightest limit that applied
+  std::string key;                           // the API key's name, when one was presented
 };
 
 struct Limits {
   ratelimit::RateLimiter* limiter = nullptr;  // null: no limits
   RateLimit per_ip;
+  RateLimit per_key;
+  RateLimit per_user;
+  std::vector<ApiKey> keys;  // none: open mode (no Authorization needed)
 };
 
 struct CacheOptions {
@@ -88,9 +104,12 @@ class Pipeline {
  public:
   Pipeline(engine::ModelRegistry& models, metrics::Metrics& metrics, Limits limits = {}, CacheOptions cache = {});
 
-  // The stages before a model is asked: rate limits (API keys join here). Shared by every
+  // The stages before a model is asked: the API key (401 when keys are configured and it is
+  // missing or unknown), then the limits by address, key and user (429). Shared by every
   // model endpoint, and by the bot.
   http::Task<Admission> Admit(const Caller& caller);
+  // PermissionDenied when the API key `key` may not use `model` ("" key: anyone may).
+  Status MayUse(const std::string& key, const std::string& model) const;
 
   // Finds the model, answers from the cache when it can (waiting for an identical request in
   // flight rather than asking the engine twice), else submits the request (or its first
@@ -102,7 +121,8 @@ class Pipeline {
     engine::EngineInfo model;
     std::shared_ptr<engine::EmbeddingResult> result;
   };
-  Result<EmbedStarted> Embed(const std::string& model, std::vector<std::string> inputs,
+  // `key`: the API key's name from Admit ("" in open mode).
+  Result<EmbedStarted> Embed(const std::string& key, const std::string& model, std::vector<std::string> inputs,
                              boost::asio::any_io_executor executor);
   engine::ModelRegistry& models() { return models_; }
 
@@ -113,6 +133,7 @@ class Pipeline {
 
   engine::ModelRegistry& models_;
   Limits limits_;
+  std::unordered_map<std::string, const ApiKey*> keys_by_hash_, keys_by_name_;  // into limits_.keys
   CacheOptions cache_;
   prometheus::Family<prometheus::Counter>& fallbacks_;  // {from, to}
 };

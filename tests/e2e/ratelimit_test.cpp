@@ -115,5 +115,47 @@ TEST(RateLimitRedisTest, TwoInstancesShareOneCountAndSurviveRedisGoingAway) {
   EXPECT_NE(Fetch(b->port(), "GET", "/metrics").body.find("lingxi_ratelimit_redis_up 1"), std::string::npos);
 }
 
+std::string HashKey(const std::string& key) {
+  Process p({LINGXI_BINARY, "hash-key", key});
+  EXPECT_EQ(p.Wait(10s), 0);
+  std::string out = p.Log();
+  return out.substr(0, out.find('\n'));
+}
+
+TEST(ApiKeyTest, KeysAreRequiredLimitedAndScopedToTheirModels) {
+  TempDir dir;
+  std::string alice = HashKey("sk-alice-secret"), bob = HashKey("sk-bob-secret");
+  ASSERT_EQ(alice.rfind("sha256:", 0), 0u) << alice;
+  WriteFile(dir.path() + "/lingxi.toml", "[rate_limit]\nper_ip = \"off\"\n\n"
+                                         "[[auth.keys]]\nname = \"alice\"\nsha256 = \"" + alice + "\"\nrate_limit = \"3/minute\"\n\n"
+                                         "[[auth.keys]]\nname = \"bob\"\nsha256 = \"" + bob + "\"\nmodels = [\"some-other-model\"]\n");
+  auto lx = Start({"--config", dir.path() + "/lingxi.toml"});
+  auto none = Ask(lx->port());
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(none.Header("www-authenticate"), "Bearer");
+  EXPECT_EQ(json::parse(none.body)["error"]["type"], "authentication_error");
+  EXPECT_EQ(Ask(lx->port(), {{"Authorization", "Bearer sk-wrong"}}).status, 401);
+
+  for (int i = 0; i < 3; ++i) {
+    auto ok = Ask(lx->port(), {{"Authorization", "Bearer sk-alice-secret"}});
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(ok.Header("x-ratelimit-limit"), "3");
+  }
+  auto limited = Ask(lx->port(), {{"Authorization", "Bearer sk-alice-secret"}});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("retry-after"), "20");
+
+  auto denied = Ask(lx->port(), {{"Authorization", "Bearer sk-bob-secret"}});
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_NE(denied.body.find("may not use the model"), std::string::npos);
+  auto chat = Fetch(lx->port(), "POST", "/v1/chat/completions",
+                    R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":2})",
+                    {{"Content-Type", "application/json"}, {"Authorization", "Bearer sk-bob-secret"}});
+  EXPECT_EQ(chat.status, 403) << chat.body;
+  // Open routes stay open; the keys themselves appear nowhere.
+  EXPECT_EQ(Fetch(lx->port(), "GET", "/health").status, 200);
+  EXPECT_EQ(lx->process().Log().find("sk-alice-secret"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lingxi::testing
