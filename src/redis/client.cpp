@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
+
 namespace lingxi::redis {
 namespace {
 
@@ -103,8 +105,10 @@ void Client::Close() {
   drop.swap(idle_);
 }
 
-void Client::MarkDown() {
-  up_.store(false, std::memory_order_relaxed);
+void Client::MarkDown(const Status& why) {
+  if (up_.exchange(false, std::memory_order_relaxed))
+    LogWarn("redis is unreachable; failing fast until it answers again",
+            {{"redis", options_.host + ":" + options_.port}, {"error", why.message()}});
   down_until_.store(NowNs() + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retry_interval).count(),
                     std::memory_order_relaxed);
 }
@@ -180,7 +184,7 @@ http::Task<Result<Reply>> Client::Command(std::vector<std::string> args) {
     if (!c) {
       auto fresh = co_await Connect();
       if (!fresh.ok()) {
-        MarkDown();
+        MarkDown(fresh.status());
         co_return fresh.status();
       }
       c = std::move(*fresh);
@@ -188,10 +192,11 @@ http::Task<Result<Reply>> Client::Command(std::vector<std::string> args) {
     auto r = co_await RoundTrip(*c, wire);
     if (!r.ok()) {
       if (reused) continue;  // a pooled connection Redis had closed (a restart): once more, fresh
-      MarkDown();            // the connection is dropped with `c`
+      MarkDown(r.status());  // the connection is dropped with `c`
       co_return r.status();
     }
-    up_.store(true, std::memory_order_relaxed);
+    if (!up_.exchange(true, std::memory_order_relaxed))
+      LogInfo("redis answers again", {{"redis", options_.host + ":" + options_.port}});
     Return(std::move(c));
     co_return r;
   }

@@ -72,7 +72,7 @@ class Client {
   http::Task<Result<Reply>> RoundTrip(Connection& c, const std::string& wire);
   std::unique_ptr<Connection> Checkout(const boost::asio::any_io_executor& ex);
   void Return(std::unique_ptr<Connection> c);
-  void MarkDown();
+  void MarkDown(const Status& why);
 
   Options options_;
   std::atomic<bool> up_{true};
