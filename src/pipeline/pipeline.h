@@ -1,7 +1,8 @@
-// Pipeline: the steps between a parsed request and an engine, in one place. Today: resolve
-// the model, submit, and fall back along the model's fallback chain when it cannot answer.
-// Auth, rate limits, the cache and cost accounting join here as stages (issue #5), so the
-// REST API, the bot and the console share one path.
+// Pipeline: the steps between a parsed request and an engine, in one place, so the REST API,
+// the bot and the console share one path: Admit() (API key, then rate limits by address, key
+// and user), then Generate() (the key may use the model; the response cache with
+// single-flight; the engine; the model's fallback chain when it cannot answer). Cost
+// accounting joins here too.
 // Thread-safe; owned by main.
 #pragma once
 
