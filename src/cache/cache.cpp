@@ -138,7 +138,7 @@ http::Task<std::optional<TieredCache::Hit>> TieredCache::Lookup(const std::strin
   co_return std::nullopt;
 }
 
-http::Task<void> TieredCache::Store(const std::string& key, const CachedAnswer& answer) {
+http::Task<void> TieredCache::Store(std::string key, CachedAnswer answer) {
   const std::string value = answer.Encode();
   for (auto& tier : tiers_) {
     Status s = co_await tier->Put(key, value, ttl_);

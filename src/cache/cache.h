@@ -69,8 +69,8 @@ class TieredCache {
   };
   // Looks `key` up tier by tier; a hit is copied into the tiers above it.
   http::Task<std::optional<Hit>> Lookup(const std::string& key);
-  // Writes through every tier.
-  http::Task<void> Store(const std::string& key, const CachedAnswer& answer);
+  // Writes through every tier. By value: it runs detached, after the answer is gone.
+  http::Task<void> Store(std::string key, CachedAnswer answer);
 
   // Single-flight. Join() returns nullptr to the first caller of a key (the leader, who must
   // call Finish) and a Flight to wait on to the others.
