@@ -182,7 +182,8 @@ def start_lingxi(binary, tmp, port, upstream_port, io_threads, procs):
     log = os.path.join(tmp, "lingxi.log")
     argv = [binary, "serve", "--port", str(port), "--upstream", f"http://127.0.0.1:{upstream_port}/v1",
             "--set", f"upstream.model={MODEL}", "--set", f"server.io_threads={io_threads}",
-            "--set", "log.access_log=false", "--set", "rate_limit.per_ip=off", "--log-level", "warn"]
+            "--set", "log.access_log=false", "--set", "rate_limit.per_ip=off",
+            "--set", "cache.enabled=false", "--log-level", "warn"]  # measure the hop, not the cache
     with open(log, "w") as out:
         p = subprocess.Popen(argv, stdout=out, stderr=out)
     procs.append(p)

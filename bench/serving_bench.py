@@ -132,7 +132,7 @@ def main():
     servers = {
         "lingxi": lambda port: [LINGXI, "serve", "--port", str(port), "--model", model, "--threads", str(args.threads),
                                 "--parallel", "8", "--set", f"model.context={args.ctx}", "--set", "log.access_log=false",
-                                "--set", "rate_limit.per_ip=off"],
+                                "--set", "rate_limit.per_ip=off", "--set", "cache.enabled=false"],
         "llama-server": lambda port: [llama_server_path(), "-m", model, "--port", str(port), "-t", str(args.threads),
                                       "-tb", str(args.threads), "-np", "8", "-c", str(args.ctx * 8), "-b", "512",
                                       "-ub", "512", "--no-webui", "--no-kv-unified"],

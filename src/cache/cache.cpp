@@ -26,7 +26,9 @@ class Hasher {
     EVP_DigestUpdate(ctx_, s.data(), s.size());
     return *this;
   }
-  Hasher& Add(double v) { return Add(fmt::format("{}", v)); }
+  // Numbers as their bytes: exact, and no formatting on every request.
+  Hasher& Add(double v) { return Add(std::string_view(reinterpret_cast<const char*>(&v), sizeof v)); }
+  Hasher& Add(int64_t v) { return Add(std::string_view(reinterpret_cast<const char*>(&v), sizeof v)); }
   std::string Hex() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -86,15 +88,15 @@ std::string CacheKey(const engine::ChatRequest& r, const std::string& model) {
   for (const auto& m : r.messages) {
     h.Add("msg").Add(m.role).Add(m.name).Add(m.reasoning).Add(m.tool_calls).Add(m.tool_call_id);
     for (const auto& p : m.parts) {
-      h.Add(std::to_string(static_cast<int>(p.kind))).Add(p.mime);
+      h.Add(int64_t{static_cast<int>(p.kind)}).Add(p.mime);
       // Media by the hash of their bytes: the key stays small and names the content.
       h.Add(p.data.empty() ? p.text : Sha256(p.data));
     }
   }
   const auto& s = r.sampling;
-  h.Add("sampling").Add(s.temperature).Add(s.top_p).Add(std::to_string(s.top_k)).Add(s.min_p).Add(s.repeat_penalty);
-  h.Add(s.presence_penalty).Add(s.frequency_penalty).Add(std::to_string(s.penalty_last_n));
-  h.Add(s.seed ? std::to_string(*s.seed) : "-").Add(std::to_string(s.max_tokens));
+  h.Add("sampling").Add(double{s.temperature}).Add(double{s.top_p}).Add(int64_t{s.top_k}).Add(double{s.min_p});
+  h.Add(double{s.repeat_penalty}).Add(double{s.presence_penalty}).Add(double{s.frequency_penalty});
+  h.Add(int64_t{s.penalty_last_n}).Add(s.seed ? int64_t{*s.seed} : int64_t{-1}).Add(int64_t{s.max_tokens});
   for (const auto& stop : s.stop) h.Add(stop);
   h.Add(s.grammar).Add(s.json_schema).Add(s.json_object ? "1" : "0").Add(s.ignore_eos ? "1" : "0");
   h.Add(r.thinking ? (*r.thinking ? "on" : "off") : "-").Add(r.tools).Add(r.tool_choice).Add(r.passthrough);
@@ -112,26 +114,32 @@ TieredCache::TieredCache(std::vector<std::unique_ptr<Tier>> tiers, std::chrono::
                   .Help("Cache tier operations that failed (the tier was skipped)").Register(m.registry())),
       coalesced_(prometheus::BuildCounter().Name("lingxi_cache_coalesced_total")
                      .Help("Requests that waited for an identical request in flight instead of calling the engine")
-                     .Register(m.registry()).Add({})) {}
+                     .Register(m.registry()).Add({})) {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05};
+  for (const auto& t : tiers_) {
+    std::string name = t->name();
+    series_.push_back({&requests_.Add({{"tier", name}, {"result", "hit"}}), &requests_.Add({{"tier", name}, {"result", "miss"}}),
+                       &errors_.Add({{"tier", name}}), &lookup_seconds_.Add({{"tier", name}}, kBuckets)});
+  }
+}
 
 http::Task<std::optional<TieredCache::Hit>> TieredCache::Lookup(const std::string& key) {
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05};
   for (size_t i = 0; i < tiers_.size(); ++i) {
     auto& tier = *tiers_[i];
     auto start = Clock::now();
     auto got = co_await tier.Get(key);
-    lookup_seconds_.Add({{"tier", tier.name()}}, kBuckets).Observe(std::chrono::duration<double>(Clock::now() - start).count());
+    series_[i].lookup->Observe(std::chrono::duration<double>(Clock::now() - start).count());
     if (!got.ok()) {
-      errors_.Add({{"tier", tier.name()}}).Increment();
+      series_[i].error->Increment();
       continue;
     }
     std::optional<CachedAnswer> answer;
     if (*got) answer = CachedAnswer::Decode(**got);
-    requests_.Add({{"tier", tier.name()}, {"result", answer ? "hit" : "miss"}}).Increment();
+    (answer ? series_[i].hit : series_[i].miss)->Increment();
     if (!answer) continue;
     for (size_t up = 0; up < i; ++up) {  // promotion
       Status s = co_await tiers_[up]->Put(key, **got, ttl_);
-      if (!s.ok()) errors_.Add({{"tier", tiers_[up]->name()}}).Increment();
+      if (!s.ok()) series_[up].error->Increment();
     }
     co_return Hit{std::move(*answer), static_cast<int>(i) + 1};
   }
@@ -140,9 +148,9 @@ http::Task<std::optional<TieredCache::Hit>> TieredCache::Lookup(const std::strin
 
 http::Task<void> TieredCache::Store(std::string key, CachedAnswer answer) {
   const std::string value = answer.Encode();
-  for (auto& tier : tiers_) {
-    Status s = co_await tier->Put(key, value, ttl_);
-    if (!s.ok()) errors_.Add({{"tier", tier->name()}}).Increment();
+  for (size_t i = 0; i < tiers_.size(); ++i) {
+    Status s = co_await tiers_[i]->Put(key, value, ttl_);
+    if (!s.ok()) series_[i].error->Increment();
   }
 }
 

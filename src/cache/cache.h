@@ -86,6 +86,14 @@ class TieredCache {
  private:
   std::vector<std::unique_ptr<Tier>> tiers_;
   std::chrono::milliseconds ttl_;
+  // Per tier, looked up once (a label map per lookup cost more than the memory tier itself).
+  struct TierSeries {
+    prometheus::Counter* hit;
+    prometheus::Counter* miss;
+    prometheus::Counter* error;
+    prometheus::Histogram* lookup;
+  };
+  std::vector<TierSeries> series_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& lookup_seconds_;
   prometheus::Family<prometheus::Counter>& errors_;

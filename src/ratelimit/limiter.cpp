@@ -69,10 +69,16 @@ RateLimiter::RateLimiter(Options options, metrics::Metrics& metrics)
       redis_errors_(prometheus::BuildCounter().Name("lingxi_ratelimit_redis_errors_total")
                         .Help("Limiter calls to Redis that failed").Register(metrics.registry()).Add({})) {
   redis_up_.Set(options_.redis ? 1 : 0);
+  const char* scopes[] = {"ip", "key", "user"};
+  for (int s = 0; s < 3; ++s)
+    for (int d = 0; d < 2; ++d)
+      decision_series_[s][d] = &decisions_.Add({{"scope", scopes[s]}, {"decision", d == 0 ? "allowed" : "limited"}});
 }
 
 void RateLimiter::Count(std::string_view scope, bool allowed) {
-  decisions_.Add({{"scope", std::string(scope)}, {"decision", allowed ? "allowed" : "limited"}}).Increment();
+  int s = scope == "ip" ? 0 : scope == "key" ? 1 : scope == "user" ? 2 : -1;
+  if (s >= 0) decision_series_[s][allowed ? 0 : 1]->Increment();
+  else decisions_.Add({{"scope", std::string(scope)}, {"decision", allowed ? "allowed" : "limited"}}).Increment();
 }
 
 void RateLimiter::RedisState(bool up, const Status& error) {
