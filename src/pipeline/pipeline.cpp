@@ -3,12 +3,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
-#include "core/log.h"
-#include "core/sha256.h"
-
 #include <algorithm>
 
 #include <fmt/format.h>
+
+#include "core/log.h"
+#include "core/sha256.h"
 
 namespace lingxi::pipeline {
 namespace {
