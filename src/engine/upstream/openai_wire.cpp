@@ -1,6 +1,7 @@
 #include "engine/upstream/openai_wire.h"
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include <fmt/format.h>
 
@@ -93,53 +94,73 @@ void RenderSampling(json& body, const SamplingParams& s, Flavor flavor) {
   }
 }
 
-std::optional<FinishReason> ParseFinish(const json& v) {
-  if (!v.is_string()) return std::nullopt;
-  const auto& s = v.get_ref<const std::string&>();
-  if (s == "length") return FinishReason::kLength;
-  if (s == "tool_calls" || s == "function_call") return FinishReason::kToolCalls;
-  return FinishReason::kStop;  // stop, eos, content_filter, ...
-}
-
-Usage ParseUsage(const json& u) {
-  Usage out;
-  out.prompt_tokens = u.value("prompt_tokens", 0);
-  out.completion_tokens = u.value("completion_tokens", 0);
-  if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object()) out.cached_prompt_tokens = d->value("cached_tokens", 0);
-  else out.cached_prompt_tokens = u.value("cached_tokens", 0);  // Moonshot puts it at the top
-  return out;
-}
-
 std::string TextOf(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+std::optional<FinishReason> ParseFinish(std::string_view s) {
+  if (s == "length") return FinishReason::kLength;
+  if (s == "tool_calls" || s == "function_call") return FinishReason::kToolCalls;
+  return FinishReason::kStop;  // stop, eos, content_filter, ...
+}
+
+// Answers are read with simdjson's DOM: a streamed answer is parsed once per token, and
+// nlohmann's tree cost more than the rest of the hop. One parser per thread, reused.
+namespace sj = simdjson::dom;
+
+std::string_view StringOf(sj::object o, std::string_view key) {
+  std::string_view v;
+  if (o[key].get_string().get(v) != simdjson::SUCCESS) return {};
+  return v;
+}
+
+int IntOf(sj::object o, std::string_view key) {
+  int64_t v = 0;
+  if (o[key].get_int64().get(v) != simdjson::SUCCESS) return 0;
+  return static_cast<int>(v);
+}
+
+Usage ParseUsage(sj::object u) {
+  Usage out;
+  out.prompt_tokens = IntOf(u, "prompt_tokens");
+  out.completion_tokens = IntOf(u, "completion_tokens");
+  sj::object details;
+  if (u["prompt_tokens_details"].get_object().get(details) == simdjson::SUCCESS) out.cached_prompt_tokens = IntOf(details, "cached_tokens");
+  else out.cached_prompt_tokens = IntOf(u, "cached_tokens");  // Moonshot puts it at the top
+  return out;
+}
+
 Result<UpstreamEvent> ParseObject(std::string_view text, bool stream) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  thread_local sj::parser parser;
+  sj::object j;
+  if (parser.parse(text.data(), text.size()).get_object().get(j) != simdjson::SUCCESS)
     return Status::BadGateway(fmt::format("the upstream sent invalid JSON: {:.200}", text));
-  if (auto e = j.find("error"); e != j.end()) {
-    std::string msg = e->is_object() ? TextOf(*e, "message") : e->is_string() ? e->get<std::string>() : e->dump();
+  if (sj::element e; j["error"].get(e) == simdjson::SUCCESS) {
+    std::string msg;
+    if (e.is_object()) msg = std::string(StringOf(e.get_object().value_unsafe(), "message"));
+    else if (e.is_string()) msg = std::string(e.get_string().value_unsafe());
+    else msg = simdjson::minify(e);
     return Status::BadGateway("the upstream failed mid-answer: " + msg);
   }
   UpstreamEvent ev;
-  if (auto u = j.find("usage"); u != j.end() && u->is_object()) ev.usage = ParseUsage(*u);
-  auto choices = j.find("choices");
-  if (choices == j.end() || !choices->is_array() || choices->empty()) {
+  if (sj::object u; j["usage"].get_object().get(u) == simdjson::SUCCESS) ev.usage = ParseUsage(u);
+  sj::array choices;
+  sj::object c;
+  if (j["choices"].get_array().get(choices) != simdjson::SUCCESS || choices.at(0).get_object().get(c) != simdjson::SUCCESS) {
     if (!stream) return Status::BadGateway("the upstream's answer has no choices");
     return ev;  // the usage-only chunk of include_usage
   }
-  const json& c = (*choices)[0];
-  if (auto f = c.find("finish_reason"); f != c.end()) ev.finish = ParseFinish(*f);
-  auto m = c.find(stream ? "delta" : "message");
-  if (m != c.end() && m->is_object()) {
-    ev.delta = TextOf(*m, "content");
-    ev.reasoning = TextOf(*m, "reasoning_content");
-    if (ev.reasoning.empty()) ev.reasoning = TextOf(*m, "reasoning");
-    if (auto t = m->find("tool_calls"); t != m->end() && t->is_array() && !t->empty()) ev.tool_calls = t->dump();
+  if (std::string_view f; c["finish_reason"].get_string().get(f) == simdjson::SUCCESS) ev.finish = ParseFinish(f);
+  sj::object m;
+  if (c[stream ? "delta" : "message"].get_object().get(m) == simdjson::SUCCESS) {
+    ev.delta = StringOf(m, "content");
+    ev.reasoning = StringOf(m, "reasoning_content");
+    if (ev.reasoning.empty()) ev.reasoning = StringOf(m, "reasoning");
+    // Tool calls as the upstream wrote them (minified; member order and strings kept).
+    if (sj::array t; m["tool_calls"].get_array().get(t) == simdjson::SUCCESS && t.size() > 0) ev.tool_calls = simdjson::minify(t);
   } else {
-    ev.delta = TextOf(c, "text");  // text_completion
+    ev.delta = StringOf(c, "text");  // text_completion
   }
   return ev;
 }
