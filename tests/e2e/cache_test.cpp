@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
-#include <sstream>
 #include <thread>
 
 #include "e2e/lingxi_process.h"
@@ -18,19 +17,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::string& CacheModel() {
-  static TempDir dir;
-  static std::string path = [] {
-    std::string p = dir.path() + "/tiny.gguf";
-    Process make({LINGXI_BINARY, "make-test-model", p});
-    if (make.Wait(60s) != 0) throw std::runtime_error("make-test-model failed: " + make.Log());
-    return p;
-  }();
-  return path;
-}
-
 std::unique_ptr<LingxiProcess> Start(std::vector<std::string> args) {
-  std::vector<std::string> argv = {"--model", CacheModel(), "--threads", "1", "--set", "model.context=512",
+  std::vector<std::string> argv = {"--model", TestModelFile(), "--threads", "1", "--set", "model.context=512",
                                    "--set", "model.id=tiny", "--set", "log.access_log=false",
                                    "--set", "rate_limit.per_ip=off"};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -50,14 +38,7 @@ HttpResponse Post(int port, const json& body) {
 
 std::string Text(const HttpResponse& r) { return json::parse(r.body)["choices"][0]["message"]["content"]; }
 
-double Metric(int port, const std::string& series) {
-  std::istringstream in(Fetch(port, "GET", "/metrics").body);
-  double sum = 0;
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series, 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  return sum;
-}
-double EngineCalls(int port) { return Metric(port, "lingxi_engine_requests_total{"); }
+double EngineCalls(int port) { return MetricSum(port, "lingxi_engine_requests_total{"); }
 
 TEST(CacheTest, EveryTierFillsHitsAndPromotesAndDiskSurvivesARestart) {
   RedisServer redis;
@@ -96,7 +77,7 @@ TEST(CacheTest, EveryTierFillsHitsAndPromotesAndDiskSurvivesARestart) {
   EXPECT_EQ(Text(l3), Text(miss));
   EXPECT_EQ(Post(again->port(), Chat("cache me")).Header("x-cache"), "HIT-L1");
   EXPECT_EQ(EngineCalls(again->port()), 0);
-  EXPECT_GT(Metric(again->port(), "lingxi_cache_requests_total{result=\"hit\",tier=\"disk\"}"), 0);
+  EXPECT_GT(MetricSum(again->port(), "lingxi_cache_requests_total{result=\"hit\",tier=\"disk\"}"), 0);
 }
 
 TEST(CacheTest, EntriesExpireAtTheirTtl) {
@@ -122,7 +103,7 @@ TEST(CacheTest, IdenticalRequestsInFlightCostOneEngineCall) {
     EXPECT_EQ(Text(r), Text(got[0]));
   }
   EXPECT_EQ(EngineCalls(lx->port()), 1);
-  EXPECT_GE(Metric(lx->port(), "lingxi_cache_coalesced_total") + Metric(lx->port(), "lingxi_cache_requests_total{result=\"hit\""), 7);
+  EXPECT_GE(MetricSum(lx->port(), "lingxi_cache_coalesced_total") + MetricSum(lx->port(), "lingxi_cache_requests_total{result=\"hit\""), 7);
 }
 
 TEST(CacheTest, SampledAnswersAndOptOutsAreNotCachedButSeededOnesAre) {
@@ -186,7 +167,7 @@ TEST(CacheTest, RedisGoingAwayLeavesTheOtherTiersServing) {
   auto during = Post(lx->port(), Chat("during"));
   EXPECT_EQ(during.status, 200);
   EXPECT_EQ(Post(lx->port(), Chat("during")).Header("x-cache"), "HIT-L2");  // memory still works
-  EXPECT_GT(Metric(lx->port(), "lingxi_cache_errors_total{tier=\"redis\"}"), 0);
+  EXPECT_GT(MetricSum(lx->port(), "lingxi_cache_errors_total{tier=\"redis\"}"), 0);
   redis.Start();
   std::this_thread::sleep_for(1100ms);
   EXPECT_EQ(Post(lx->port(), Chat("after")).Header("x-cache"), "MISS");

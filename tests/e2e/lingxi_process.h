@@ -2,6 +2,7 @@
 #pragma once
 
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -40,6 +41,28 @@ class LingxiProcess {
   Process process_;
   int port_ = 0;
 };
+
+// The tiny test model (served as "tiny-chat", its file's stem), made once per test binary by
+// the binary's own make-test-model command.
+inline const std::string& TestModelFile() {
+  static TempDir dir;
+  static std::string path = [] {
+    std::string p = dir.path() + "/tiny-chat.gguf";
+    Process make({LINGXI_BINARY, "make-test-model", p});
+    if (make.Wait(std::chrono::seconds(60)) != 0) throw std::runtime_error("make-test-model failed: " + make.Log());
+    return p;
+  }();
+  return path;
+}
+
+// The sum of every /metrics sample whose line starts with `series` ("name{label=...").
+inline double MetricSum(int port, const std::string& series) {
+  std::istringstream in(Fetch(port, "GET", "/metrics").body);
+  double sum = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(series, 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
+  return sum;
+}
 
 inline bool LingxiProcess::WaitReady(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

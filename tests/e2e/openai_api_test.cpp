@@ -18,22 +18,10 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// The test model, made by the binary's own make-test-model command, once per test binary.
-const std::string& ModelPath() {
-  static TempDir dir;
-  static std::string path = [] {
-    std::string p = dir.path() + "/tiny-chat.gguf";
-    Process make({LINGXI_BINARY, "make-test-model", p});
-    if (make.Wait(60s) != 0) throw std::runtime_error("make-test-model failed: " + make.Log());
-    return p;
-  }();
-  return path;
-}
-
 class OpenAIApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    lingxi_ = new LingxiProcess({"--model", ModelPath(), "--threads", "2", "--set", "model.context=512"});
+    lingxi_ = new LingxiProcess({"--model", TestModelFile(), "--threads", "2", "--set", "model.context=512"});
     ASSERT_TRUE(lingxi_->WaitReady());
   }
   static void TearDownTestSuite() {
@@ -227,7 +215,7 @@ TEST_F(OpenAIApiTest, BadRequestsGetClear4xx) {
 }
 
 TEST(OpenAIQueueTest, FullQueueIs503WithRetryAfter) {
-  LingxiProcess lingxi({"--model", ModelPath(), "--threads", "1", "--parallel", "1", "--set", "model.queue=0",
+  LingxiProcess lingxi({"--model", TestModelFile(), "--threads", "1", "--parallel", "1", "--set", "model.queue=0",
                         "--set", "model.context=512"});
   ASSERT_TRUE(lingxi.WaitReady());
   auto long_request = std::async(std::launch::async, [&] {

@@ -17,19 +17,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::string& TinyModel() {
-  static TempDir dir;
-  static std::string path = [] {
-    std::string p = dir.path() + "/tiny.gguf";
-    Process make({LINGXI_BINARY, "make-test-model", p});
-    if (make.Wait(60s) != 0) throw std::runtime_error("make-test-model failed: " + make.Log());
-    return p;
-  }();
-  return path;
-}
-
 std::unique_ptr<LingxiProcess> Start(std::vector<std::string> args, std::vector<std::string> env = {}) {
-  std::vector<std::string> argv = {"--model", TinyModel(), "--threads", "1", "--set", "model.context=256",
+  std::vector<std::string> argv = {"--model", TestModelFile(), "--threads", "1", "--set", "model.context=256",
                                    "--set", "log.access_log=false"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto p = std::make_unique<LingxiProcess>(argv, env);

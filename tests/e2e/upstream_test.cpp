@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "e2e/lingxi_process.h"
@@ -25,17 +24,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-const std::string& ModelPath() {
-  static TempDir dir;
-  static std::string path = [] {
-    std::string p = dir.path() + "/tiny-chat.gguf";
-    Process make({LINGXI_BINARY, "make-test-model", p});
-    if (make.Wait(60s) != 0) throw std::runtime_error("make-test-model failed: " + make.Log());
-    return p;
-  }();
-  return path;
-}
 
 std::string BaseUrl(int port) { return std::string("http://127.0.0.1:") + std::to_string(port) + "/v1"; }
 
@@ -73,16 +61,6 @@ std::vector<std::string> Events(const std::string& body) {
   return out;
 }
 
-// Sum of the samples of every series whose text starts with `series` (name{labels...).
-double Metric(int port, const std::string& series) {
-  auto r = Fetch(port, "GET", "/metrics");
-  double sum = 0;
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series, 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  return sum;
-}
-
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -95,7 +73,7 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
 // A lingxi serving the test model on a fixed port (so it can be restarted in place).
 std::unique_ptr<LingxiProcess> Replica(int port, int parallel = 2) {
   auto p = std::make_unique<LingxiProcess>(std::vector<std::string>{
-      "--model", ModelPath(), "--threads", "1", "--set", "model.context=512", "--set",
+      "--model", TestModelFile(), "--threads", "1", "--set", "model.context=512", "--set",
       std::string("model.parallel=") + std::to_string(parallel), "--set", std::string("server.port=") + std::to_string(port), "--set",
       "log.access_log=false", "--set", "model.id=tiny", "--set", "cache.enabled=false"});
   if (!p->WaitReady()) throw std::runtime_error("replica not ready:\n" + p->process().Log());
@@ -114,7 +92,7 @@ std::unique_ptr<LingxiProcess> Front(std::vector<std::string> args) {
 
 TEST(UpstreamLlamaServerTest, StreamsPassThroughEventByEventAsTheUpstreamSentThem) {
   int ls_port = FreePort();
-  Process ls({LINGXI_LLAMA_SERVER, "-m", ModelPath(), "--host", "127.0.0.1", "--port", std::to_string(ls_port), "-t",
+  Process ls({LINGXI_LLAMA_SERVER, "-m", TestModelFile(), "--host", "127.0.0.1", "--port", std::to_string(ls_port), "-t",
               "1", "-c", "1024", "-np", "1"});
   ASSERT_TRUE(WaitFor([&] { return Fetch(ls_port, "GET", "/health").status == 200; }, 30s)) << ls.Log();
   auto front = Front({"--upstream", BaseUrl(ls_port), "--set", "upstream.model=tiny-chat.gguf", "--set",
@@ -162,7 +140,7 @@ TEST(UpstreamLlamaServerTest, StreamsPassThroughEventByEventAsTheUpstreamSentThe
   // Bad requests come back as the upstream said, with its message.
   auto bad = Post(front->port(), "/v1/chat/completions", {{"model", "big"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"n_probs", "many"}});
   EXPECT_EQ(bad.status / 100, 4) << bad.body;
-  EXPECT_GT(Metric(front->port(), "lingxi_upstream_tokens_total{kind=\"completion\""), 0);
+  EXPECT_GT(MetricSum(front->port(), "lingxi_upstream_tokens_total{kind=\"completion\""), 0);
 }
 
 TEST(UpstreamFailoverTest, KillingAReplicaFailsNoRequest) {
@@ -192,7 +170,7 @@ TEST(UpstreamFailoverTest, KillingAReplicaFailsNoRequest) {
   t2.join();
   EXPECT_EQ(failed, 0) << failure;
   EXPECT_EQ(sent, 40);
-  EXPECT_GE(Metric(pa, "lingxi_engine_requests_total{finish=\"length\""), 20);
+  EXPECT_GE(MetricSum(pa, "lingxi_engine_requests_total{finish=\"length\""), 20);
 }
 
 TEST(UpstreamCircuitTest, OpensAfterFailuresAndClosesWhenTheReplicaIsBack) {
@@ -205,7 +183,7 @@ TEST(UpstreamCircuitTest, OpensAfterFailuresAndClosesWhenTheReplicaIsBack) {
   ASSERT_EQ(Post(front->port(), "/v1/chat/completions", Chat("tiny", "hi")).status, 200);
   replica.reset();  // down
   for (int i = 0; i < 2; ++i) EXPECT_EQ(Post(front->port(), "/v1/chat/completions", Chat("tiny", "hi")).status, 503);
-  EXPECT_EQ(Metric(front->port(), open_series), 1);
+  EXPECT_EQ(MetricSum(front->port(), open_series), 1);
   // Open: refused at once, without trying to connect.
   auto refused = Post(front->port(), "/v1/chat/completions", Chat("tiny", "hi"));
   EXPECT_EQ(refused.status, 503);
@@ -216,7 +194,7 @@ TEST(UpstreamCircuitTest, OpensAfterFailuresAndClosesWhenTheReplicaIsBack) {
   std::this_thread::sleep_for(1100ms);
   auto probe = Post(front->port(), "/v1/chat/completions", Chat("tiny", "hi"));
   EXPECT_EQ(probe.status, 200) << probe.body;
-  EXPECT_EQ(Metric(front->port(), open_series), 0);
+  EXPECT_EQ(MetricSum(front->port(), open_series), 0);
   EXPECT_EQ(Post(front->port(), "/v1/chat/completions", Chat("tiny", "hi")).status, 200);
 }
 
@@ -225,7 +203,7 @@ TEST(UpstreamAffinityTest, ASessionStaysOnOneReplicaAndSessionsSpread) {
   auto a = Replica(pa), b = Replica(pb);
   auto front = Front({"--upstream", BaseUrl(pa), "--upstream", BaseUrl(pb), "--set", "upstream.model=tiny"});
   const std::string served = "lingxi_engine_requests_total{";
-  auto counts = [&] { return std::pair{Metric(pa, served), Metric(pb, served)}; };
+  auto counts = [&] { return std::pair{MetricSum(pa, served), MetricSum(pb, served)}; };
   auto before = counts();
   for (int turn = 0; turn < 6; ++turn)
     ASSERT_EQ(Post(front->port(), "/v1/chat/completions", Chat("tiny", std::string("turn ") + std::to_string(turn)),
@@ -258,7 +236,7 @@ TEST(UpstreamFallbackTest, TheEmbeddedModelAnswersWhenEveryReplicaIsDown) {
   int dead = FreePort();
   auto front = Front({"--upstream", BaseUrl(dead), "--set", "upstream.model=k2", "--set", "upstream.fallback=tiny",
                       "--set", "upstream.retries=1", "--set", "upstream.retry_backoff=1ms", "--set",
-                      "upstream.health_interval=0", "--model", ModelPath(), "--set", "model.id=tiny", "--threads", "1",
+                      "upstream.health_interval=0", "--model", TestModelFile(), "--set", "model.id=tiny", "--threads", "1",
                       "--set", "model.context=512"});
   // The upstream is the default model; its replicas refuse connections.
   auto r = Post(front->port(), "/v1/chat/completions", Chat("default", "hello"));
@@ -269,7 +247,7 @@ TEST(UpstreamFallbackTest, TheEmbeddedModelAnswersWhenEveryReplicaIsDown) {
   auto events = Events(s.body);
   EXPECT_EQ(json::parse(events.front())["model"], "tiny");
   EXPECT_EQ(events.back(), "[DONE]");
-  EXPECT_EQ(Metric(front->port(), "lingxi_pipeline_fallbacks_total{from=\"k2\",to=\"tiny\"}"), 2);
+  EXPECT_EQ(MetricSum(front->port(), "lingxi_pipeline_fallbacks_total{from=\"k2\",to=\"tiny\"}"), 2);
   // Without a fallback the client gets a plain 503, not a broken stream.
   auto alone = Front({"--upstream", BaseUrl(dead), "--set", "upstream.model=k2", "--set", "upstream.retries=0",
                       "--set", "upstream.health_interval=0"});
@@ -359,7 +337,7 @@ TEST(UpstreamTimeoutTest, ASlowLorisUpstreamIsCutAtTheHeaderTimeoutAndAvoided) {
   auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_LT(took, 5s);
-  EXPECT_EQ(Metric(front->port(), "lingxi_upstream_errors_total{kind=\"timeout\""), 1);
+  EXPECT_EQ(MetricSum(front->port(), "lingxi_upstream_errors_total{kind=\"timeout\""), 1);
 
   // With a healthy replica beside it, the timeout becomes a retry there.
   int good = FreePort();
@@ -398,9 +376,9 @@ TEST(UpstreamCancelTest, AClientThatLeavesStopsTheUpstreamGeneration) {
   json body = Chat("tiny", "Go on forever", 400, true);
   body["ignore_eos"] = true;  // passed through: only the hang-up can end it early
   StreamAndHangUp(front->port(), body);
-  EXPECT_TRUE(WaitFor([&] { return Metric(port, "lingxi_engine_requests_total{finish=\"cancelled\"") == 1; }, 5s));
-  EXPECT_EQ(Metric(port, "lingxi_engine_generated_tokens_total") < 400, true);
-  EXPECT_EQ(Metric(front->port(), "lingxi_upstream_requests_total{model=\"tiny\",outcome=\"cancelled\""), 1);
+  EXPECT_TRUE(WaitFor([&] { return MetricSum(port, "lingxi_engine_requests_total{finish=\"cancelled\"") == 1; }, 5s));
+  EXPECT_EQ(MetricSum(port, "lingxi_engine_generated_tokens_total") < 400, true);
+  EXPECT_EQ(MetricSum(front->port(), "lingxi_upstream_requests_total{model=\"tiny\",outcome=\"cancelled\""), 1);
   // Its only slot is free again.
   EXPECT_EQ(Post(front->port(), "/v1/chat/completions", Chat("tiny", "next")).status, 200);
 }
@@ -536,7 +514,7 @@ TEST_F(K2UpstreamTest, AStreamThatFallsSilentEndsAtTheIdleTimeoutWithAnErrorEven
   EXPECT_EQ(events.back(), "[DONE]");
   auto error = json::parse(events[events.size() - 2]);
   EXPECT_EQ(error["error"]["code"], "deadline_exceeded") << error;
-  EXPECT_EQ(Metric(front->port(), "lingxi_upstream_errors_total{kind=\"timeout\""), 1);
+  EXPECT_EQ(MetricSum(front->port(), "lingxi_upstream_errors_total{kind=\"timeout\""), 1);
 }
 
 }  // namespace
