@@ -97,31 +97,29 @@ http::Handler GenerationHandler(ApiContext& ctx, Shape shape) {
     ResponseMeta meta{shape == Shape::kCompletion ? Endpoint::kCompletion : Endpoint::kChat,
                       (shape == Shape::kCompletion ? "cmpl-" : "chatcmpl-") + req.request_id, (*answer)->model().id,
                       UnixNow(), parsed->reasoning_field};
+    http::Response res;
     if (stream) {
-      http::Response res;
       res.headers.Set("Content-Type", "text/event-stream");
       res.headers.Set("Cache-Control", "no-cache");
       res.stream = std::make_unique<SseStream>(*answer, meta, parsed->include_usage);
-      if (!(*answer)->cache_status().empty()) res.headers.Set("X-Cache", (*answer)->cache_status());
-      co_return res;
+    } else {
+      auto collected = co_await Collect(**answer);
+      const auto& last = collected.last;
+      if (!last.error.ok()) co_return ErrorResponse(last.error);
+      if (shape == Shape::kPredict) {
+        JsonWriter w;
+        w.BeginObject()
+            .Key("result").String(collected.text)
+            .Key("model").String(meta.model)
+            .Key("finish_reason").String(engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop)))
+            .Key("usage");
+        WriteUsage(w, last);
+        w.EndObject();
+        res = http::Response::Json(200, w.Take());
+      } else {
+        res = http::Response::Json(200, CompletionBody(meta, collected));
+      }
     }
-    auto collected = co_await Collect(**answer);
-    const auto& last = collected.last;
-    if (!last.error.ok()) co_return ErrorResponse(last.error);
-    if (shape == Shape::kPredict) {
-      JsonWriter w;
-      w.BeginObject()
-          .Key("result").String(collected.text)
-          .Key("model").String(meta.model)
-          .Key("finish_reason").String(engine::FinishReasonName(last.finish.value_or(engine::FinishReason::kStop)))
-          .Key("usage");
-      WriteUsage(w, last);
-      w.EndObject();
-      auto res = http::Response::Json(200, w.Take());
-      if (!(*answer)->cache_status().empty()) res.headers.Set("X-Cache", (*answer)->cache_status());
-      co_return res;
-    }
-    auto res = http::Response::Json(200, CompletionBody(meta, collected));
     if (!(*answer)->cache_status().empty()) res.headers.Set("X-Cache", (*answer)->cache_status());
     co_return res;
   };

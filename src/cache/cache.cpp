@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "core/sha256.h"
 #include "engine/mailbox.h"
 
 namespace lingxi::cache {
@@ -33,16 +34,12 @@ class Hasher {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx_, md, &len);
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
-    return out;
+    return HexDigest(md, len);
   }
 
  private:
   EVP_MD_CTX* ctx_;
 };
-
-std::string Sha256(std::string_view bytes) { return Hasher().Add(bytes).Hex(); }
 
 }  // namespace
 
@@ -90,7 +87,7 @@ std::string CacheKey(const engine::ChatRequest& r, const std::string& model) {
     for (const auto& p : m.parts) {
       h.Add(int64_t{static_cast<int>(p.kind)}).Add(p.mime);
       // Media by the hash of their bytes: the key stays small and names the content.
-      h.Add(p.data.empty() ? p.text : Sha256(p.data));
+      h.Add(p.data.empty() ? p.text : Sha256Hex(p.data));
     }
   }
   const auto& s = r.sampling;

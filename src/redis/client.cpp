@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "core/sha256.h"
 
 namespace lingxi::redis {
 namespace {
@@ -92,7 +93,7 @@ Result<Options> ParseUrl(std::string_view url) {
 Script::Script(std::string src) : source(std::move(src)) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(source.data()), source.size(), digest);
-  for (unsigned char b : digest) sha1 += fmt::format("{:02x}", b);
+  sha1 = HexDigest(digest, sizeof digest);
 }
 
 Client::Client(Options options) : options_(std::move(options)) {}
