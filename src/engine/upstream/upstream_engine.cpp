@@ -156,12 +156,14 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
     return out;
   }
 
-  http::ClientRequest MakeRequest(int replica, std::string method, const std::string& path, std::string body) const {
+  // A request to `base` + `path` with the upstream's key. `header_timeout` 0 = the configured one.
+  http::ClientRequest MakeRequest(const http::Url& base, std::string method, const std::string& path, std::string body,
+                                  milliseconds header_timeout = milliseconds(0)) const {
     http::ClientRequest req;
     req.method = std::move(method);
-    req.url = bases_[replica];
+    req.url = base;
     req.url.path += path;
-    req.header_timeout = opt_.header_timeout;
+    req.header_timeout = header_timeout.count() > 0 ? header_timeout : opt_.header_timeout;
     if (!body.empty()) req.headers.Set("Content-Type", "application/json");
     if (!opt_.api_key.empty()) req.headers.Set("Authorization", "Bearer " + opt_.api_key);
     req.body = std::move(body);
@@ -170,12 +172,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
 
   // (first model id, its owned_by) from GET {base}/models.
   net::awaitable<Result<std::pair<std::string, std::string>>> ListModels(http::Url base) {
-    http::ClientRequest req;
-    req.url = base;
-    req.url.path += "/models";
-    req.header_timeout = std::min(opt_.header_timeout, milliseconds(5000));
-    if (!opt_.api_key.empty()) req.headers.Set("Authorization", "Bearer " + opt_.api_key);
-    auto res = co_await client_.Send(std::move(req));
+    auto res = co_await client_.Send(MakeRequest(base, "GET", "/models", "", std::min(opt_.header_timeout, milliseconds(5000))));
     if (!res.ok()) co_return res.status();
     auto body = co_await (*res)->ReadAll(opt_.idle_timeout, kMaxErrorBytes);
     if (!body.ok()) co_return body.status();
@@ -207,16 +204,12 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   }
 
   net::awaitable<bool> Probe(int replica) {
-    http::ClientRequest req;
-    req.url = bases_[replica];
+    http::Url base = bases_[replica];
     std::string path = opt_.health_path;
     if (path.empty()) path = wire_.flavor == Flavor::kOpenAI || wire_.flavor == Flavor::kMoonshot ? "/models" : "/health";
     // "/health" of vLLM, SGLang and llama-server is at the server's root, not under /v1.
-    if (path == "/health") req.url.path.clear();
-    req.url.path += path;
-    req.header_timeout = std::min(opt_.header_timeout, milliseconds(2000));
-    if (!opt_.api_key.empty()) req.headers.Set("Authorization", "Bearer " + opt_.api_key);
-    auto res = co_await client_.Send(std::move(req));
+    if (path == "/health") base.path.clear();
+    auto res = co_await client_.Send(MakeRequest(base, "GET", path, "", std::min(opt_.header_timeout, milliseconds(2000))));
     if (!res.ok()) co_return false;
     auto body = co_await (*res)->ReadAll(milliseconds(2000), kMaxErrorBytes);
     co_return body.ok() && (*res)->status() == 200;
@@ -325,7 +318,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   net::awaitable<Attempt> Send(int replica, const std::string& path, const std::string& body, bool stream,
                                ChunkStream& out, CallState& state) {
     auto& rm = replica_metrics_[replica];
-    auto req = MakeRequest(replica, "POST", path, body);
+    auto req = MakeRequest(bases_[replica], "POST", path, body);
     req.headers.Set("Accept", stream ? "text/event-stream" : "application/json");
     auto sent_at = Clock::now();
     auto sent = co_await client_.Send(std::move(req));
@@ -438,7 +431,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
       int r = balancer_.Acquire(0, tried, Clock::now());
       if (r < 0) break;
       tried.push_back(r);
-      auto res = co_await client_.Send(MakeRequest(r, "POST", "/embeddings", body.dump()));
+      auto res = co_await client_.Send(MakeRequest(bases_[r], "POST", "/embeddings", body.dump()));
       Result<std::string> text = Status::Unavailable("");  // no co_await inside ?: (GCC 12 miscompiles it)
       if (res.ok()) text = co_await (*res)->ReadAll(opt_.idle_timeout, kMaxAnswerBytes);
       else text = res.status();
