@@ -18,37 +18,17 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from benchlib import free_port, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINGXI = os.path.join(ROOT, "build", "bin", "lingxi")
 MICRO = os.path.join(ROOT, "build", "bin", "cache_micro")
 BODY = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "hello cache"}],
                    "temperature": 0, "max_tokens": 8}, separators=(",", ":"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            c.request("GET", "/ready")
-            if c.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"lingxi on {port} not ready")
 
 
 def post(port):

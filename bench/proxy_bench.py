@@ -28,12 +28,13 @@ import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import free_port, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINGXI = os.path.join(ROOT, "build", "bin", "lingxi")
@@ -53,38 +54,6 @@ MODELS_BODY = json.dumps({"object": "list", "data": [{"id": MODEL, "object": "mo
                          separators=(",", ":"))
 TARGET_P99_ADDED_MS = 0.5
 TARGET_RPS_RATIO = 0.7
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port, path, proc=None, log=None, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server for port {port} exited with {proc.returncode}" + log_tail(log))
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            c.request("GET", path)
-            if c.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            c.close()
-        time.sleep(0.1)
-    raise RuntimeError(f"server on {port} not ready at {path} after {timeout}s" + log_tail(log))
-
-
-def log_tail(path, lines=20):
-    if not path or not os.path.exists(path):
-        return ""
-    with open(path, errors="replace") as f:
-        tail = f.read().splitlines()[-lines:]
-    return f"\n--- {path} ---\n" + "\n".join(tail)
 
 
 def ensure_tools():

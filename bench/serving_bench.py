@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,28 +23,10 @@ import tempfile
 import threading
 import time
 
+from benchlib import free_port, wait_ready
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINGXI = os.path.join(ROOT, "build", "bin", "lingxi")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port, path, timeout=600):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            c.request("GET", path)
-            if c.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server on {port} not ready")
 
 
 def stream_completion(port, prompt, max_tokens):
@@ -145,7 +126,7 @@ def main():
             ports[name] = free_port()
             log = open(os.path.join(tmp, f"{name}.log"), "w")
             procs.append(subprocess.Popen(argv(ports[name]), stdout=log, stderr=log))
-            wait_ready(ports[name], "/health" if name == "llama-server" else "/ready")
+            wait_ready(ports[name], "/health" if name == "llama-server" else "/ready", timeout=600)
             stream_completion(ports[name], "warm up", 8)
         rounds = {name: [] for name in servers}
         for _ in range(args.runs):
