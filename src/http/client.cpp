@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 
 #include "core/version.h"
+#include "http/deadline.h"
+#include "http/parsers.h"
 
 namespace lingxi::http {
 
@@ -24,6 +26,7 @@ namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+constexpr size_t kReadSize = 16384;
 
 // ---------------------------------------------------------------------------------------------
 // Url
@@ -92,16 +95,14 @@ struct Connection {
   explicit Connection(net::any_io_executor ex) : executor(std::move(ex)) {}
   net::any_io_executor executor;
   std::string origin;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
-  // Body bytes land here. Per connection, not per read: a 16 KiB coroutine frame per read
-  // would go to malloc (and its consolidation) every time.
-  std::array<char, 16384> body;
+  std::optional<tcp::socket> plain;
+  std::optional<ssl::stream<tcp::socket>> tls;
+  std::optional<Deadline> deadline;  // on socket(), once the stream exists
+  beast::flat_buffer buffer;         // bytes read and not parsed yet
   Clock::time_point idle_since;
   bool reused = false;
 
-  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
   // Runs `f` with whichever stream this is; both branches must return the same type.
   template <typename F>
   auto Visit(F&& f) {
@@ -113,16 +114,39 @@ struct HttpClient::TlsContext {
   ssl::context ctx{ssl::context::tls_client};
 };
 
-struct ClientResponse::Parser {
-  bhttp::response_parser<bhttp::buffer_body> p;
-};
-
 namespace {
 
-Status NetError(const std::string& what, const Url& url, const beast::error_code& ec) {
-  if (ec == beast::error::timeout)
-    return Status::DeadlineExceeded(fmt::format("{} {}: timed out", what, url.ToString()));
+// `timed_out`: the connection's deadline cut the operation that failed with `ec`.
+Status NetError(const std::string& what, const Url& url, const beast::error_code& ec, bool timed_out) {
+  if (timed_out) return Status::DeadlineExceeded(fmt::format("{} {}: timed out", what, url.ToString()));
   return Status::Unavailable(fmt::format("{} {}: {}", what, url.ToString(), ec.message()));
+}
+
+// The request line and header block, then the body: one buffer, one write.
+std::string RenderRequest(const ClientRequest& r) {
+  std::string out;
+  out.reserve(256 + r.body.size());
+  out += r.method;
+  out += ' ';
+  out += r.url.path.empty() ? std::string_view("/") : std::string_view(r.url.path);
+  out += " HTTP/1.1\r\nHost: ";
+  out += r.url.HostHeader();
+  out += "\r\nUser-Agent: lingxi/" LINGXI_VERSION "\r\n";
+  for (const auto& [k, v] : r.headers.entries()) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
+    char num[24];
+    out += "Content-Length: ";
+    out.append(num, fmt::format_to(num, "{}", r.body.size()));
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += r.body;
+  return out;
 }
 
 bool IsTlsVerifyError(const beast::error_code& ec) {
@@ -183,7 +207,7 @@ std::unique_ptr<Connection> HttpClient::Checkout(const std::string& origin, cons
 
 void HttpClient::Return(std::unique_ptr<Connection> conn) {
   conn->idle_since = Clock::now();
-  conn->tcp().expires_never();
+  conn->deadline->Never();
   std::lock_guard lock(mu_);
   if (closed_) return;
   auto& list = idle_[conn->origin];
@@ -200,11 +224,11 @@ Task<Result<std::unique_ptr<Connection>>> HttpClient::Connect(const Url& url) {
   if (rec) co_return Status::Unavailable(fmt::format("resolve {}: {}", url.host, rec.message()));
   if (url.tls()) conn->tls.emplace(ex, tls_->ctx);
   else conn->plain.emplace(ex);
-  auto& tcp_stream = conn->tcp();
-  tcp_stream.expires_after(options_.connect_timeout);
-  auto [cec, _] = co_await tcp_stream.async_connect(endpoints, kTuple);
-  if (cec) co_return NetError("connect", url, cec);
-  tcp_stream.socket().set_option(tcp::no_delay(true));
+  conn->deadline.emplace(conn->socket());
+  conn->deadline->ExpiresAfter(options_.connect_timeout);
+  auto [cec, _] = co_await net::async_connect(conn->socket(), endpoints, kTuple);
+  if (cec) co_return NetError("connect", url, cec, conn->deadline->expired());
+  conn->socket().set_option(tcp::no_delay(true));
   if (url.tls()) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
       co_return Status::BadGateway(fmt::format("TLS to {}: cannot set the server name", url.ToString()));
@@ -214,7 +238,7 @@ Task<Result<std::unique_ptr<Connection>>> HttpClient::Connect(const Url& url) {
       if (IsTlsVerifyError(hec))
         co_return Status::BadGateway(fmt::format("TLS to {}: the server's certificate is not trusted ({})",
                                                  url.ToString(), hec.message()));
-      co_return NetError("TLS handshake with", url, hec);
+      co_return NetError("TLS handshake with", url, hec, conn->deadline->expired());
     }
   }
   co_return conn;
@@ -222,88 +246,105 @@ Task<Result<std::unique_ptr<Connection>>> HttpClient::Connect(const Url& url) {
 
 Task<Result<std::unique_ptr<ClientResponse>>> HttpClient::Send(ClientRequest request) {
   auto ex = co_await net::this_coro::executor;
-  bhttp::request<bhttp::string_body> msg{bhttp::string_to_verb(request.method), request.url.path.empty() ? "/" : request.url.path, 11};
-  msg.set(bhttp::field::host, request.url.HostHeader());
-  msg.set(bhttp::field::user_agent, "lingxi/" LINGXI_VERSION);
-  for (const auto& [k, v] : request.headers.entries()) msg.insert(k, v);
-  msg.body() = std::move(request.body);
-  msg.keep_alive(true);
-  msg.prepare_payload();
-
+  const std::string wire = RenderRequest(request);
+  const std::string origin = request.url.Origin();
   for (int attempt = 0;; ++attempt) {
-    auto conn = Checkout(request.url.Origin(), ex);
+    auto conn = Checkout(origin, ex);
     if (!conn) {
       auto fresh = co_await Connect(request.url);
       if (!fresh.ok()) co_return fresh.status();
       conn = std::move(*fresh);
     }
     bool reused = conn->reused;
-    conn->tcp().expires_after(request.header_timeout);
-    auto [wec, wn] = co_await conn->Visit([&](auto& s) { return bhttp::async_write(s, msg, kTuple); });
-    auto parser = std::make_unique<ClientResponse::Parser>();
-    parser->p.body_limit(boost::none);  // limits are the reader's (ReadAll)
-    beast::error_code rec;
-    if (!wec) {
-      auto [ec, rn] = co_await conn->Visit([&](auto& s) { return bhttp::async_read_header(s, conn->buffer, parser->p, kTuple); });
-      rec = ec;
+    Deadline& deadline = *conn->deadline;
+    deadline.ExpiresAfter(request.header_timeout);
+    auto [wec, wn] = co_await conn->Visit([&](auto& s) { return net::async_write(s, net::buffer(wire), kTuple); });
+    auto parser = std::make_unique<ResponseParser>();
+    parser->body_limit(boost::none);  // limits are the reader's (ReadAll)
+    beast::error_code ec = wec;
+    while (!ec && !parser->is_header_done()) {
+      if (conn->buffer.size() > 0) {
+        conn->buffer.consume(parser->put(conn->buffer.data(), ec));
+        if (ec == bhttp::error::need_more) ec = {};
+        if (ec || parser->is_header_done()) break;
+      }
+      auto [rec, n] = co_await conn->Visit([&](auto& s) { return s.async_read_some(conn->buffer.prepare(kReadSize), kTuple); });
+      ec = rec;
+      if (!ec) conn->buffer.commit(n);
     }
-    beast::error_code ec = wec ? wec : rec;
     if (!ec) {
-      auto res = std::unique_ptr<ClientResponse>(new ClientResponse(this, std::move(conn), std::move(parser)));
-      co_return res;
+      parser->eager(true);  // from here, each put() takes all the body bytes it is given
+      co_return std::unique_ptr<ClientResponse>(new ClientResponse(this, std::move(conn), std::move(parser)));
     }
+    bool timed_out = deadline.expired();
     // The server closed a kept-alive connection before this request reached it: try a new one.
-    bool stale = reused && ec != beast::error::timeout && attempt == 0;
+    bool stale = reused && !timed_out && attempt == 0;
     if (stale) continue;
-    co_return NetError(wec ? "send to" : "read response headers from", request.url, ec);
+    co_return NetError(wec ? "send to" : "read response headers from", request.url, ec, timed_out);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // ClientResponse
 
-ClientResponse::ClientResponse(HttpClient* client, std::unique_ptr<Connection> conn, std::unique_ptr<Parser> parser)
+ClientResponse::ClientResponse(HttpClient* client, std::unique_ptr<Connection> conn, std::unique_ptr<ResponseParser> parser)
     : client_(client), conn_(std::move(conn)), parser_(std::move(parser)) {
-  const auto& h = parser_->p.get();
-  status_ = static_cast<int>(h.result_int());
-  for (const auto& f : h) headers_.Add(std::string(f.name_string()), std::string(f.value()));
-  done_ = parser_->p.is_done();
+  status_ = parser_->status();
+  headers_ = std::move(parser_->headers());
+  done_ = parser_->is_done();
 }
 
 ClientResponse::~ClientResponse() {
-  if (conn_ && done_ && !failed_ && parser_->p.keep_alive()) client_->Return(std::move(conn_));
+  if (conn_ && done_ && !failed_ && parser_->keep_alive()) client_->Return(std::move(conn_));
 }
 
 void ClientResponse::Abort() {
   failed_ = true;
   if (conn_) {
     beast::error_code ignored;
-    conn_->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn_->tcp().cancel();
+    conn_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn_->socket().cancel(ignored);
   }
 }
 
 Task<Result<std::optional<std::string>>> ClientResponse::Read(std::chrono::milliseconds idle) {
   if (failed_) co_return Status::Unavailable("the response was aborted");
-  auto& buf = conn_->body;
-  while (!done_) {
-    auto& body = parser_->p.get().body();
-    body.data = buf.data();
-    body.size = buf.size();
-    conn_->tcp().expires_after(idle);
-    auto [ec, n] = co_await conn_->Visit([&](auto& s) { return bhttp::async_read_some(s, conn_->buffer, parser_->p, kTuple); });
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) {
-      failed_ = true;
-      if (ec == beast::error::timeout)
-        co_return Status::DeadlineExceeded(fmt::format("no response bytes for {} ms", idle.count()));
-      co_return Status::Unavailable("the response was cut: " + ec.message());
+  auto& buffer = conn_->buffer;
+  for (;;) {
+    if (!parser_->body().empty()) {
+      std::string piece;
+      piece.swap(parser_->body());
+      co_return std::optional<std::string>(std::move(piece));
     }
-    done_ = parser_->p.is_done();
-    size_t got = buf.size() - parser_->p.get().body().size;
-    if (got > 0) co_return std::optional<std::string>(std::string(buf.data(), got));
+    if (done_) co_return std::optional<std::string>();
+    beast::error_code ec;
+    if (buffer.size() > 0) {
+      buffer.consume(parser_->put(buffer.data(), ec));
+      if (ec == bhttp::error::need_more) ec = {};
+      if (!ec) {
+        done_ = parser_->is_done();
+        if (done_ || !parser_->body().empty()) continue;
+      }
+    }
+    if (!ec) {
+      conn_->deadline->ExpiresAfter(idle);
+      auto [rec, n] = co_await conn_->Visit([&](auto& s) { return s.async_read_some(buffer.prepare(kReadSize), kTuple); });
+      if (rec == net::error::eof) {
+        parser_->put_eof(ec);  // a body that runs to the end of the connection ends here
+        done_ = !ec;
+        continue;
+      }
+      if (!rec) {
+        buffer.commit(n);
+        continue;
+      }
+      ec = rec;
+    }
+    failed_ = true;
+    if (conn_->deadline->expired())
+      co_return Status::DeadlineExceeded(fmt::format("no response bytes for {} ms", idle.count()));
+    co_return Status::Unavailable("the response was cut: " + ec.message());
   }
-  co_return std::optional<std::string>();
 }
 
 Task<Result<std::string>> ClientResponse::ReadAll(std::chrono::milliseconds idle, size_t limit) {

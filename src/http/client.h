@@ -57,6 +57,7 @@ struct ClientRequest {
 };
 
 class HttpClient;
+class ResponseParser;
 struct Connection;
 
 // A response whose headers are in. The body is read piece by piece as it arrives.
@@ -75,11 +76,10 @@ class ClientResponse {
 
  private:
   friend class HttpClient;
-  struct Parser;
-  ClientResponse(HttpClient* client, std::unique_ptr<Connection> conn, std::unique_ptr<Parser> parser);
+  ClientResponse(HttpClient* client, std::unique_ptr<Connection> conn, std::unique_ptr<ResponseParser> parser);
   HttpClient* client_;
   std::unique_ptr<Connection> conn_;
-  std::unique_ptr<Parser> parser_;
+  std::unique_ptr<ResponseParser> parser_;
   int status_ = 0;
   Headers headers_;
   bool done_ = false;

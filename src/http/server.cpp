@@ -14,6 +14,8 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "http/deadline.h"
+#include "http/parsers.h"
 #include "http/wire.h"
 
 namespace lingxi::http {
@@ -26,13 +28,15 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kReadSize = 4096;          // a request's header, and a small body with it
+constexpr size_t kBodyReadSize = 64 * 1024;  // the rest of a large body
 
 // A live connection, as the shutdown logic sees it. Fields are touched only on the
 // connection's own io_context thread (shutdown posts there).
 struct Connection {
   net::any_io_executor executor;
-  beast::tcp_stream* stream = nullptr;  // valid while the session coroutine runs
-  bool busy = false;                    // a request is being read, handled or written
+  tcp::socket* socket = nullptr;  // valid while the session coroutine runs
+  bool busy = false;              // a request is being read, handled or written
 };
 
 }  // namespace
@@ -139,7 +143,10 @@ struct Server::Impl {
     }
     for (auto& c : snapshot) {
       net::post(c->executor, [c] {
-        if (!c->busy && c->stream) c->stream->cancel();  // idle keep-alive: close now
+        if (!c->busy && c->socket) {  // idle keep-alive: close now
+          beast::error_code ec;
+          c->socket->cancel(ec);
+        }
       });
     }
     if (snapshot.empty()) Finish();
@@ -156,7 +163,8 @@ struct Server::Impl {
     LogWarn("shutdown deadline passed; closing connections", {{"open", std::to_string(snapshot.size()), true}});
     for (auto& c : snapshot) {
       net::post(c->executor, [c] {
-        if (c->stream) c->stream->socket().close();
+        beast::error_code ec;
+        if (c->socket) c->socket->close(ec);
       });
     }
     deadline.expires_after(std::chrono::seconds(1));
@@ -169,12 +177,12 @@ struct Server::Impl {
   net::awaitable<void> Session(tcp::socket socket) {
     auto conn = Register(socket.get_executor());
     if (!conn) co_return;  // accepted while draining: just close
-    beast::tcp_stream stream(std::move(socket));
-    conn->stream = &stream;
+    conn->socket = &socket;
+    Deadline deadline(socket);
     std::string remote;
     {
       beast::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
     }
     beast::flat_buffer buffer;
@@ -183,23 +191,23 @@ struct Server::Impl {
       while (!draining) {
         conn->busy = false;
         if (buffer.size() == 0) {
-          stream.expires_after(opt.idle_timeout);
-          auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+          deadline.ExpiresAfter(opt.idle_timeout);
+          auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadSize), kTuple);
           if (ec) break;  // closed, idle timeout or shutdown
           buffer.commit(n);
         }
         conn->busy = true;
-        after = co_await ServeOne(stream, buffer, remote);
+        after = co_await ServeOne(socket, deadline, buffer, remote);
         if (after != After::kKeepOpen) break;
       }
     } catch (const std::exception& e) {
       LogError("connection failed", {{"error", e.what()}, {"remote", remote}});
     }
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (after == After::kCloseLingering && !ec) co_await wire::Linger(stream);
-    conn->stream = nullptr;
-    stream.socket().close(ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (after == After::kCloseLingering && !ec) co_await wire::Linger(socket, deadline);
+    conn->socket = nullptr;
+    socket.close(ec);
     Unregister(conn);
   }
 
@@ -210,94 +218,111 @@ struct Server::Impl {
     kCloseLingering,  // the client may still be sending a body we refused; see wire::Linger()
   };
 
-  // Reads, handles and answers one request.
-  net::awaitable<After> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
-    const auto start = Clock::now();
-    if (observer) observer->OnRequestStart();
-    bhttp::request_parser<bhttp::string_body> parser;
+  // How reading a request ended.
+  enum class ReadEnd {
+    kDone,       // a whole request is in
+    kGone,       // the peer left or was too slow: nothing to answer
+    kRefused,    // answered with an error in `res`; unread input may follow
+  };
+
+  // Reads one request into `req`: feeds the buffered bytes to the parser and reads more while
+  // it needs them. The header must be in within header_timeout of its first byte, the body
+  // within body_timeout of the header's end.
+  net::awaitable<ReadEnd> ReadRequest(tcp::socket& socket, Deadline& deadline, beast::flat_buffer& buffer,
+                                      Request& req, Response& res, bool& keep_alive) {
+    RequestParser parser(req);
     parser.header_limit(kHeaderLimit);
     // No body limit while reading the header: the Content-Length check below answers 413
     // with the sizes; the limit is set before the body is read (it bounds chunked bodies).
     parser.body_limit(std::numeric_limits<uint64_t>::max());
+    auto until = Clock::now() + opt.header_timeout;
+    bool header_seen = false;
+    for (;;) {
+      beast::error_code ec;
+      size_t used = 0;
+      if (!parser.is_done() && buffer.size() > 0) {
+        used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == bhttp::error::need_more) ec = {};
+      }
+      if (ec == bhttp::error::header_limit) {
+        res = on_error(Status::InvalidArgument(fmt::format("request header exceeds {} bytes", kHeaderLimit)));
+        res.status = 431;
+        co_return ReadEnd::kRefused;
+      }
+      if (ec == bhttp::error::body_limit) {
+        res = on_error(Status::PayloadTooLarge(fmt::format("request body exceeds the limit of {} bytes", opt.body_limit)));
+        co_return ReadEnd::kRefused;
+      }
+      if (ec) {
+        res = on_error(Status::InvalidArgument(std::string(header_seen ? "malformed HTTP request body: " : "malformed HTTP request: ") + ec.message()));
+        co_return ReadEnd::kRefused;
+      }
+      if (parser.is_header_done() && !header_seen) {
+        header_seen = true;
+        auto length = parser.content_length();
+        if (length && *length > opt.body_limit) {
+          res = on_error(Status::PayloadTooLarge(
+              fmt::format("request body of {} bytes exceeds the limit of {} bytes", *length, opt.body_limit)));
+          co_return ReadEnd::kRefused;
+        }
+        parser.body_limit(opt.body_limit);
+        parser.eager(true);  // from here, each put() parses all the body bytes it is given
+        until = Clock::now() + opt.body_timeout;
+        if (!parser.is_done() && buffer.size() == 0 &&
+            bhttp::token_list(req.headers.Get("Expect")).exists("100-continue")) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          deadline.ExpiresAfter(opt.idle_timeout);
+          co_await net::async_write(socket, net::buffer(kContinue), kTuple);
+        }
+        continue;  // the body may be in the buffer already
+      }
+      if (parser.is_done()) {
+        keep_alive = parser.keep_alive();
+        co_return ReadEnd::kDone;
+      }
+      if (used > 0 && buffer.size() > 0) continue;
+      deadline.ExpiresAt(until);
+      size_t want = header_seen ? kBodyReadSize : kReadSize;
+      auto [rec, n] = co_await socket.async_read_some(buffer.prepare(want), kTuple);
+      if (rec) co_return ReadEnd::kGone;  // the peer left, reset, was too slow, or shutdown
+      buffer.commit(n);
+    }
+  }
 
+  // Reads, handles and answers one request.
+  net::awaitable<After> ServeOne(tcp::socket& socket, Deadline& deadline, beast::flat_buffer& buffer,
+                                 const std::string& remote) {
+    const auto start = Clock::now();
+    if (observer) observer->OnRequestStart();
     Request req;
     req.remote_address = remote;
     Response res;
     std::string_view route;
     bool keep_alive = false;
-    bool respond = true;
-    bool unread_input = false;  // a body was refused, or the request was malformed
-
-    stream.expires_after(opt.header_timeout);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-    if (hec) {
-      if (hec == bhttp::error::end_of_stream || hec == beast::error::timeout || hec == net::error::eof ||
-          hec == net::error::operation_aborted || hec == net::error::connection_reset) {
-        respond = false;  // nothing to answer: the peer left or was too slow
-      } else if (hec == bhttp::error::header_limit) {
-        res = on_error(Status::InvalidArgument(fmt::format("request header exceeds {} bytes", kHeaderLimit)));
-        res.status = 431;
-        unread_input = true;
-      } else {
-        res = on_error(Status::InvalidArgument("malformed HTTP request: " + hec.message()));
-        unread_input = true;
-      }
-    } else {
-      auto& h = parser.get();
-      req.method = std::string(h.method_string());
-      req.version = static_cast<int>(h.version());
-      req.target = std::string(h.target());
-      auto q = req.target.find('?');
-      req.path = req.target.substr(0, q);
-      if (q != std::string::npos) req.query = req.target.substr(q + 1);
-      for (const auto& f : h) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    ReadEnd read = co_await ReadRequest(socket, deadline, buffer, req, res, keep_alive);
+    bool respond = read != ReadEnd::kGone;
+    bool unread_input = read == ReadEnd::kRefused;  // a body was refused, or the request was malformed
+    if (!req.method.empty()) {
       std::string_view client_id = req.headers.Get("X-Request-Id");
       req.request_id = IsValidRequestId(client_id) ? std::string(client_id) : NewRequestId();
-
-      auto length = parser.content_length();
-      if (length && *length > opt.body_limit) {
-        res = on_error(Status::PayloadTooLarge(
-            fmt::format("request body of {} bytes exceeds the limit of {} bytes", *length, opt.body_limit)));
-        unread_input = true;
-      } else {
-        if (bhttp::token_list(h[bhttp::field::expect]).exists("100-continue")) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          stream.expires_after(opt.idle_timeout);
-          co_await net::async_write(stream, net::buffer(kContinue), kTuple);
-        }
-        parser.body_limit(opt.body_limit);
-        stream.expires_after(opt.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-        if (bec == bhttp::error::body_limit) {
-          res = on_error(Status::PayloadTooLarge(fmt::format("request body exceeds the limit of {} bytes", opt.body_limit)));
-          unread_input = true;
-        } else if (bec) {
-          if (bec == beast::error::timeout || bec == bhttp::error::partial_message || bec == net::error::eof ||
-              bec == net::error::connection_reset) {
-            respond = false;
-          } else {
-            res = on_error(Status::InvalidArgument("malformed HTTP request body: " + bec.message()));
-            unread_input = true;
-          }
-        } else {
-          keep_alive = parser.get().keep_alive();
-          req.body = std::move(parser.get().body());
-          stream.expires_never();  // the handler may take long; writes set their own limit
-          net::co_spawn(stream.get_executor(), wire::WatchPeer(stream.socket(), req.client_gone), net::detached);
-          res = co_await Dispatch(req, route);
-          beast::error_code cec;
-          stream.socket().cancel(cec);  // ends WatchPeer
-        }
-      }
+    } else {
+      req.request_id = NewRequestId();
     }
-    if (req.request_id.empty()) req.request_id = NewRequestId();
+    if (read == ReadEnd::kDone) {
+      deadline.Never();  // the handler may take long; writes set their own limit
+      wire::WatchPeer(socket, req.client_gone);
+      res = co_await Dispatch(req, route);
+      beast::error_code cec;
+      socket.cancel(cec);  // ends WatchPeer
+    }
 
     uint64_t bytes_out = 0;
     bool write_ok = true;
     if (respond) {
-      keep_alive = keep_alive && !draining;
+      keep_alive = keep_alive && !draining && !unread_input;
       bool head = req.method == "HEAD";
-      auto [ok, n] = co_await wire::WriteResponse(stream, req, res, keep_alive, head, opt.idle_timeout);
+      auto [ok, n] = co_await wire::WriteResponse(socket, deadline, req, res, keep_alive, head, opt.idle_timeout);
       write_ok = ok;
       bytes_out = n;
     }

@@ -3,11 +3,13 @@
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include <array>
 #include <cerrno>
 #include <ctime>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -39,76 +41,118 @@ const std::string& HttpDate() {
   return cached;
 }
 
-template <typename Message>
-void SetHeaders(Message& m, const Request& req, const Response& res, bool keep_alive) {
-  m.set(bhttp::field::server, "lingxi/" LINGXI_VERSION);
-  m.set(bhttp::field::date, HttpDate());
-  m.set("X-Request-Id", req.request_id);
-  for (const auto& [k, v] : res.headers.entries()) m.insert(k, v);
-  m.keep_alive(keep_alive);
-  // HTTP/1.0 clients close unless told otherwise.
-  if (keep_alive && req.version == 10) m.set(bhttp::field::connection, "keep-alive");
+// Header values come from handlers; a CR or LF in one would split the response.
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  size_t from = out.size();
+  out += value;
+  for (size_t i = from; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  out += "\r\n";
+}
+
+// The status line and header block, ending with the empty line. `length`: Content-Length,
+// or nullopt for a chunked body (nullopt with `head`: neither).
+void RenderHead(std::string& out, const Request& req, const Response& res, bool keep_alive, bool head,
+                std::optional<uint64_t> length) {
+  char num[32];
+  out += "HTTP/1.1 ";
+  out.append(num, fmt::format_to(num, "{}", res.status));
+  out += ' ';
+  auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: lingxi/" LINGXI_VERSION "\r\nDate: ";
+  out += HttpDate();
+  out += "\r\n";
+  AppendField(out, "X-Request-Id", req.request_id);
+  for (const auto& [k, v] : res.headers.entries()) {
+    if (EqualsIgnoreCase(k, "Content-Length") || EqualsIgnoreCase(k, "Transfer-Encoding") ||
+        EqualsIgnoreCase(k, "Connection"))
+      continue;  // framing is the server's
+    AppendField(out, k, v);
+  }
+  if (length) {
+    out += "Content-Length: ";
+    out.append(num, fmt::format_to(num, "{}", *length));
+    out += "\r\n";
+  } else if (!head) {
+    out += "Transfer-Encoding: chunked\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  else if (req.version == 10) out += "Connection: keep-alive\r\n";  // HTTP/1.0 closes unless told
+  out += "\r\n";
+}
+
+// Writes everything or fails; a cut by the deadline reads as a failure like any other.
+net::awaitable<bool> WriteAll(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds timeout,
+                              std::string_view a, std::string_view b = {}) {
+  deadline.ExpiresAfter(timeout);
+  std::array<net::const_buffer, 2> buffers{net::buffer(a), net::buffer(b)};
+  auto [ec, n] = co_await net::async_write(socket, buffers, kTuple);
+  co_return !ec;
 }
 
 }  // namespace
 
-net::awaitable<std::pair<bool, uint64_t>> WriteResponse(beast::tcp_stream& stream, const Request& req, Response& res,
-                                                        bool keep_alive, bool head,
+net::awaitable<std::pair<bool, uint64_t>> WriteResponse(tcp::socket& socket, Deadline& deadline, const Request& req,
+                                                        Response& res, bool keep_alive, bool head,
                                                         std::chrono::milliseconds write_timeout) {
-  stream.expires_after(write_timeout);
+  std::string out;
   if (!res.stream || head) {
-    if (head) {
-      bhttp::response<bhttp::empty_body> m{static_cast<bhttp::status>(res.status), 11};
-      SetHeaders(m, req, res, keep_alive);
-      if (!res.stream) m.content_length(res.body.size());
-      auto [ec, n] = co_await bhttp::async_write(stream, m, kTuple);
-      co_return std::pair{!ec, uint64_t{n}};
+    std::optional<uint64_t> length;
+    if (!res.stream) length = res.body.size();
+    out.reserve(256 + (head ? 0 : res.body.size()));
+    RenderHead(out, req, res, keep_alive, head, length);
+    // A small body goes in the same buffer: one send, one packet.
+    std::string_view body = head ? std::string_view() : std::string_view(res.body);
+    if (body.size() <= 16384) {
+      out += body;
+      body = {};
     }
-    bhttp::response<bhttp::string_body> m{static_cast<bhttp::status>(res.status), 11};
-    SetHeaders(m, req, res, keep_alive);
-    m.body() = std::move(res.body);
-    m.prepare_payload();
-    auto [ec, n] = co_await bhttp::async_write(stream, m, kTuple);
-    co_return std::pair{!ec, uint64_t{n}};
+    bool ok = co_await WriteAll(socket, deadline, write_timeout, out, body);
+    co_return std::pair{ok, uint64_t{out.size() + body.size()}};
   }
-  bhttp::response<bhttp::empty_body> m{static_cast<bhttp::status>(res.status), 11};
-  SetHeaders(m, req, res, keep_alive);
-  m.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr{m};
-  auto [ec, total] = co_await bhttp::async_write_header(stream, sr, kTuple);
-  if (ec) co_return std::pair{false, uint64_t{total}};
+  RenderHead(out, req, res, keep_alive, false, std::nullopt);
+  uint64_t total = out.size();
+  if (!co_await WriteAll(socket, deadline, write_timeout, out)) co_return std::pair{false, total};
   while (auto chunk = co_await res.stream->Next()) {
     if (chunk->empty()) continue;  // an empty chunk would end the body
-    stream.expires_after(write_timeout);
-    auto [wec, n] = co_await net::async_write(stream, bhttp::make_chunk(net::buffer(*chunk)), kTuple);
-    total += n;
-    if (wec) {
+    out.clear();
+    char size[24];
+    out.append(size, fmt::format_to(size, "{:x}\r\n", chunk->size()));
+    out += *chunk;
+    out += "\r\n";
+    total += out.size();
+    if (!co_await WriteAll(socket, deadline, write_timeout, out)) {
       res.stream.reset();  // the client left: the producer learns it here
-      co_return std::pair{false, uint64_t{total}};
+      co_return std::pair{false, total};
     }
   }
-  auto [lec, n] = co_await net::async_write(stream, bhttp::make_chunk_last(), kTuple);
-  co_return std::pair{!lec, uint64_t{total + n}};
+  static constexpr std::string_view kLast = "0\r\n\r\n";
+  bool ok = co_await WriteAll(socket, deadline, write_timeout, kLast);
+  co_return std::pair{ok, total + kLast.size()};
 }
 
-net::awaitable<void> Linger(beast::tcp_stream& stream) {
+net::awaitable<void> Linger(tcp::socket& socket, Deadline& deadline) {
   static constexpr uint64_t kMaxDrain = 64ull << 20;
-  stream.expires_after(std::chrono::seconds(2));
+  deadline.ExpiresAfter(std::chrono::seconds(2));
   std::array<char, 16384> sink;
   uint64_t drained = 0;
   while (drained < kMaxDrain) {
-    auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), kTuple);
+    auto [ec, n] = co_await socket.async_read_some(net::buffer(sink), kTuple);
     if (ec) break;
     drained += n;
   }
 }
 
-net::awaitable<void> WatchPeer(tcp::socket& socket, std::shared_ptr<ClientGone> gone) {
-  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
-  if (ec) co_return;  // cancelled: the handler finished
-  char c;
-  ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone->Fire();
+void WatchPeer(tcp::socket& socket, std::shared_ptr<ClientGone> gone) {
+  socket.async_wait(tcp::socket::wait_read, [fd = socket.native_handle(), gone = std::move(gone)](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the handler finished
+    char c;
+    ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone->Fire();
+  });
 }
 
 void LogAccess(const Request& req, const RequestRecord& rec) {

@@ -4,13 +4,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <utility>
 
+#include "http/deadline.h"
 #include "http/message.h"
 #include "http/server.h"
 
@@ -18,20 +18,22 @@ namespace lingxi::http::wire {
 
 // Writes `res` (whole, or chunked from its BodyStream; headers only for HEAD) with the
 // Server, Date and X-Request-Id headers; each write must finish within `write_timeout`.
-// Returns (success, bytes written). A failed chunk write destroys the stream.
-boost::asio::awaitable<std::pair<bool, uint64_t>> WriteResponse(boost::beast::tcp_stream& stream, const Request& req,
-                                                                Response& res, bool keep_alive, bool head,
-                                                                std::chrono::milliseconds write_timeout);
+// A whole response leaves in one write. Returns (success, bytes written). A failed chunk
+// write destroys the stream.
+boost::asio::awaitable<std::pair<bool, uint64_t>> WriteResponse(boost::asio::ip::tcp::socket& socket, Deadline& deadline,
+                                                                const Request& req, Response& res, bool keep_alive,
+                                                                bool head, std::chrono::milliseconds write_timeout);
 
 // Closing a socket with unread input makes the kernel send a reset, which can destroy the
 // error response before the client reads it. So after refusing a body, read and drop what
 // still arrives for a short while (nginx's "lingering close").
-boost::asio::awaitable<void> Linger(boost::beast::tcp_stream& stream);
+boost::asio::awaitable<void> Linger(boost::asio::ip::tcp::socket& socket, Deadline& deadline);
 
 // While a handler runs, notices the client closing the connection (EOF or reset) and fires
 // `gone`. Data arriving instead is a pipelined request: the client is still there. Ends when
-// the socket's operations are cancelled.
-boost::asio::awaitable<void> WatchPeer(boost::asio::ip::tcp::socket& socket, std::shared_ptr<ClientGone> gone);
+// the socket's operations are cancelled. A plain wait, not a coroutine: it is started for
+// every request.
+void WatchPeer(boost::asio::ip::tcp::socket& socket, std::shared_ptr<ClientGone> gone);
 
 // The access-log line of one request.
 void LogAccess(const Request& req, const RequestRecord& rec);
