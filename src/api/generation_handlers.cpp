@@ -6,7 +6,7 @@
 
 #include "api/errors.h"
 #include "api/json_response.h"
-#include "api/json_writer.h"
+#include "core/json_writer.h"
 #include "api/openai_request.h"
 #include "api/openai_response.h"
 #include "api/routes.h"

@@ -1,49 +1,83 @@
 #include "api/openai_request.h"
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
 namespace lingxi::api {
 namespace {
 
-using nlohmann::json;
+// simdjson's DOM: the request is read once into a tape and copied out of it; nothing of a
+// tree is built per field. One parser per thread, reused (its memory stays allocated).
+namespace sj = simdjson::dom;
 using engine::ContentPart;
+constexpr auto kOk = simdjson::SUCCESS;
 
-Result<json> ParseObject(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument("the request body is not valid JSON");
-  if (!j.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
-  return j;
+Result<sj::object> ParseObject(const std::string& body) {
+  thread_local sj::parser parser;
+  sj::element root;
+  // Bodies read by the server carry simdjson's padding in their capacity; others are copied.
+  bool padded = body.capacity() - body.size() >= simdjson::SIMDJSON_PADDING;
+  if (parser.parse(body.data(), body.size(), !padded).get(root) != kOk)
+    return Status::InvalidArgument("the request body is not valid JSON");
+  sj::object o;
+  if (root.get_object().get(o) != kOk) return Status::InvalidArgument("the request body must be a JSON object");
+  return o;
 }
 
 Status Bad(std::string_view field, std::string_view what) {
   return Status::InvalidArgument(fmt::format("{}: {}", field, what));
 }
 
+// The field, or nothing when it is absent or null (both mean "not given").
+std::optional<sj::element> Field(sj::object o, std::string_view key) {
+  sj::element e;
+  if (o[key].get(e) != kOk || e.is_null()) return std::nullopt;
+  return e;
+}
+
+std::optional<std::string_view> StringField(sj::object o, std::string_view key) {
+  std::string_view v;
+  if (o[key].get_string().get(v) != kOk) return std::nullopt;
+  return v;
+}
+
+// An integer; false for anything else (a fraction included). Beyond int64: the largest.
+bool IntegerOf(sj::element e, int64_t& v) {
+  if (e.get_int64().get(v) == kOk) return true;
+  if (e.is_uint64()) {
+    v = std::numeric_limits<int64_t>::max();
+    return true;
+  }
+  return false;
+}
+
 // Reads an optional number field within [lo, hi].
-Status Number(const json& j, const char* field, float& out, double lo, double hi) {
-  auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return Status::Ok();
-  if (!it->is_number()) return Bad(field, "expected a number");
-  double v = it->get<double>();
+Status Number(sj::object j, const char* field, float& out, double lo, double hi) {
+  auto e = Field(j, field);
+  if (!e) return Status::Ok();
+  double v;
+  if (e->get_double().get(v) != kOk) return Bad(field, "expected a number");
   if (v < lo || v > hi) return Bad(field, fmt::format("must be between {} and {}, got {}", lo, hi, v));
   out = static_cast<float>(v);
   return Status::Ok();
 }
 
-Status Integer(const json& j, const char* field, int& out, int64_t lo, int64_t hi) {
-  auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return Status::Ok();
-  if (!it->is_number_integer()) return Bad(field, "expected an integer");
-  int64_t v = it->get<int64_t>();
+Status Integer(sj::object j, const char* field, int& out, int64_t lo, int64_t hi) {
+  auto e = Field(j, field);
+  if (!e) return Status::Ok();
+  int64_t v;
+  if (!IntegerOf(*e, v)) return Bad(field, "expected an integer");
   if (v < lo || v > hi) return Bad(field, fmt::format("must be between {} and {}, got {}", lo, hi, v));
   out = static_cast<int>(v);
   return Status::Ok();
 }
 
 // Fields shared by every generation endpoint (OpenAI's plus llama.cpp's extensions).
-Status ParseSampling(const json& j, engine::SamplingParams& p) {
+Status ParseSampling(sj::object j, engine::SamplingParams& p) {
   Status s;
   if (!(s = Number(j, "temperature", p.temperature, 0, 2)).ok()) return s;
   if (!(s = Number(j, "top_p", p.top_p, 0, 1)).ok()) return s;
@@ -53,50 +87,58 @@ Status ParseSampling(const json& j, engine::SamplingParams& p) {
   if (!(s = Number(j, "frequency_penalty", p.frequency_penalty, -2, 2)).ok()) return s;
   if (!(s = Integer(j, "top_k", p.top_k, 0, 1 << 20)).ok()) return s;
   for (const char* f : {"max_tokens", "max_completion_tokens", "n_predict"}) {
-    auto it = j.find(f);
-    if (it == j.end() || it->is_null()) continue;
-    if (!it->is_number_integer()) return Bad(f, "expected an integer");
-    if (it->get<int64_t>() < 1) return Bad(f, fmt::format("must be at least 1, got {}", it->get<int64_t>()));
-    p.max_tokens = static_cast<int>(std::min<int64_t>(it->get<int64_t>(), 1 << 30));
+    auto e = Field(j, f);
+    if (!e) continue;
+    int64_t v;
+    if (!IntegerOf(*e, v)) return Bad(f, "expected an integer");
+    if (v < 1) return Bad(f, fmt::format("must be at least 1, got {}", v));
+    p.max_tokens = static_cast<int>(std::min<int64_t>(v, 1 << 30));
   }
-  if (auto it = j.find("seed"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return Bad("seed", "expected an integer");
-    p.seed = static_cast<uint32_t>(it->get<int64_t>());
+  if (auto e = Field(j, "seed")) {
+    int64_t v;
+    if (!IntegerOf(*e, v)) return Bad("seed", "expected an integer");
+    p.seed = static_cast<uint32_t>(v);
   }
-  if (auto it = j.find("stop"); it != j.end() && !it->is_null()) {
-    if (it->is_string()) {
-      p.stop.push_back(it->get<std::string>());
-    } else if (it->is_array() && it->size() <= 16) {
-      for (const auto& s2 : *it) {
-        if (!s2.is_string()) return Bad("stop", "expected a string or an array of strings");
-        p.stop.push_back(s2.get<std::string>());
+  if (auto e = Field(j, "stop")) {
+    sj::array a;
+    if (std::string_view one; e->get_string().get(one) == kOk) {
+      p.stop.emplace_back(one);
+    } else if (e->get_array().get(a) == kOk && a.size() <= 16) {
+      for (sj::element item : a) {
+        std::string_view text;
+        if (item.get_string().get(text) != kOk) return Bad("stop", "expected a string or an array of strings");
+        p.stop.emplace_back(text);
       }
     } else {
       return Bad("stop", "expected a string or an array of up to 16 strings");
     }
   }
-  if (auto it = j.find("n"); it != j.end() && !it->is_null() && *it != 1)
-    return Bad("n", "only n = 1 is supported");
-  if (auto it = j.find("ignore_eos"); it != j.end() && !it->is_null()) {
-    if (!it->is_boolean()) return Bad("ignore_eos", "expected true or false");
-    p.ignore_eos = it->get<bool>();
+  if (auto e = Field(j, "n")) {
+    double n;
+    if (e->get_double().get(n) != kOk || n != 1) return Bad("n", "only n = 1 is supported");
   }
-  if (auto it = j.find("grammar"); it != j.end() && !it->is_null()) {
-    if (!it->is_string()) return Bad("grammar", "expected a GBNF string");
-    p.grammar = it->get<std::string>();
+  if (auto e = Field(j, "ignore_eos")) {
+    if (e->get_bool().get(p.ignore_eos) != kOk) return Bad("ignore_eos", "expected true or false");
   }
-  if (auto it = j.find("response_format"); it != j.end() && !it->is_null()) {
-    if (!it->is_object() || !(*it)["type"].is_string()) return Bad("response_format", "expected {\"type\": ...}");
-    std::string type = (*it)["type"];
-    if (type == "json_object") {
+  if (auto e = Field(j, "grammar")) {
+    std::string_view g;
+    if (e->get_string().get(g) != kOk) return Bad("grammar", "expected a GBNF string");
+    p.grammar = std::string(g);
+  }
+  if (auto e = Field(j, "response_format")) {
+    sj::object rf;
+    std::optional<std::string_view> type;
+    if (e->get_object().get(rf) == kOk) type = StringField(rf, "type");
+    if (!type) return Bad("response_format", "expected {\"type\": ...}");
+    if (*type == "json_object") {
       p.json_object = true;
-    } else if (type == "json_schema") {
-      const json& js = (*it)["json_schema"];
-      if (!js.is_object() || !js.contains("schema") || !js["schema"].is_object())
+    } else if (*type == "json_schema") {
+      sj::object js, schema;
+      if (rf["json_schema"].get_object().get(js) != kOk || js["schema"].get_object().get(schema) != kOk)
         return Bad("response_format.json_schema.schema", "expected a JSON Schema object");
-      p.json_schema = js["schema"].dump();
-    } else if (type != "text") {
-      return Bad("response_format.type", "expected text, json_object or json_schema, got \"" + type + "\"");
+      p.json_schema = simdjson::minify(schema);
+    } else if (*type != "text") {
+      return Bad("response_format.type", fmt::format("expected text, json_object or json_schema, got \"{}\"", *type));
     }
   }
   return Status::Ok();
@@ -104,124 +146,141 @@ Status ParseSampling(const json& j, engine::SamplingParams& p) {
 
 // Fields this parser reads itself; every other top-level field is forwarded to upstreams as
 // the client wrote it (ChatRequest::passthrough).
-bool Interpreted(const std::string& key) {
-  static const char* const kKeys[] = {"model", "messages", "prompt", "stream", "stream_options", "tools",
-                                      "tool_choice", "thinking", "reasoning_field", "text", "images", "params", "cache"};
-  for (const char* k : kKeys)
+bool Interpreted(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {"model", "messages", "prompt", "stream", "stream_options", "tools",
+                                               "tool_choice", "thinking", "reasoning_field", "text", "images",
+                                               "params", "cache"};
+  for (auto k : kKeys)
     if (key == k) return true;
   return false;
 }
 
-Status ParseUpstreamFields(const json& j, ParsedChat& out) {
+Status ParseUpstreamFields(sj::object j, ParsedChat& out) {
   auto& r = out.request;
-  json rest = json::object();
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!Interpreted(it.key())) rest[it.key()] = it.value();
-  if (!rest.empty()) r.passthrough = rest.dump();
-  if (auto it = j.find("tools"); it != j.end() && !it->is_null()) {
-    if (!it->is_array()) return Bad("tools", "expected an array of tools");
-    r.tools = it->dump();
+  for (auto [key, value] : j)
+    if (!Interpreted(key)) r.passthrough.emplace_back(std::string(key), simdjson::minify(value));
+  if (auto e = Field(j, "tools")) {
+    if (!e->is_array()) return Bad("tools", "expected an array of tools");
+    r.tools = simdjson::minify(*e);
   }
-  if (auto it = j.find("tool_choice"); it != j.end() && !it->is_null()) {
-    if (!it->is_string() && !it->is_object()) return Bad("tool_choice", "expected a string or an object");
-    r.tool_choice = it->dump();
+  if (auto e = Field(j, "tool_choice")) {
+    if (!e->is_string() && !e->is_object()) return Bad("tool_choice", "expected a string or an object");
+    r.tool_choice = simdjson::minify(*e);
   }
   // One thinking switch, from any of the forms clients use.
-  if (auto it = j.find("thinking"); it != j.end() && !it->is_null()) {
-    if (it->is_boolean()) r.thinking = it->get<bool>();
-    else if (it->is_object() && it->contains("type") && (*it)["type"].is_string())
-      r.thinking = (*it)["type"] != "disabled";
+  if (auto e = Field(j, "thinking")) {
+    bool on;
+    sj::object o;
+    std::optional<std::string_view> type;
+    if (e->get_bool().get(on) == kOk) r.thinking = on;
+    else if (e->get_object().get(o) == kOk && (type = StringField(o, "type"))) r.thinking = *type != "disabled";
     else return Bad("thinking", "expected true, false or {\"type\": \"enabled\"|\"disabled\"}");
-  } else if (auto k = j.find("chat_template_kwargs"); k != j.end() && k->is_object()) {
+  } else if (sj::object k; j["chat_template_kwargs"].get_object().get(k) == kOk) {
     for (const char* name : {"thinking", "enable_thinking"})
-      if (k->contains(name) && (*k)[name].is_boolean()) r.thinking = (*k)[name].get<bool>();
+      if (bool on; k[name].get_bool().get(on) == kOk) r.thinking = on;
   }
-  if (auto it = j.find("reasoning_field"); it != j.end() && !it->is_null()) {
-    if (!it->is_string() || (*it != "reasoning_content" && *it != "reasoning" && *it != "both"))
+  if (auto e = Field(j, "reasoning_field")) {
+    std::string_view f;
+    if (e->get_string().get(f) != kOk || (f != "reasoning_content" && f != "reasoning" && f != "both"))
       return Bad("reasoning_field", "expected reasoning_content, reasoning or both");
-    out.reasoning_field = it->get<std::string>();
+    out.reasoning_field = std::string(f);
   }
-  if (auto it = j.find("user"); it != j.end() && it->is_string()) r.session = it->get<std::string>();
-  if (auto it = j.find("cache"); it != j.end() && !it->is_null()) {
-    if (!it->is_boolean()) return Bad("cache", "expected true or false");
-    r.cache = it->get<bool>();
+  if (auto user = StringField(j, "user")) r.session = std::string(*user);
+  if (auto e = Field(j, "cache")) {
+    if (e->get_bool().get(r.cache) != kOk) return Bad("cache", "expected true or false");
   }
   return Status::Ok();
 }
 
-Status ParseModelAndStream(const json& j, ParsedChat& out) {
-  if (auto it = j.find("model"); it != j.end() && !it->is_null()) {
-    if (!it->is_string()) return Bad("model", "expected a string");
-    out.request.model = it->get<std::string>();
+Status ParseModel(sj::object j, std::string& model) {
+  if (auto e = Field(j, "model")) {
+    std::string_view m;
+    if (e->get_string().get(m) != kOk) return Bad("model", "expected a string");
+    model = std::string(m);
   }
-  if (out.request.model.empty()) out.request.model = "default";
-  if (auto it = j.find("stream"); it != j.end() && !it->is_null()) {
-    if (!it->is_boolean()) return Bad("stream", "expected true or false");
-    out.request.stream = it->get<bool>();
-  }
-  if (auto it = j.find("stream_options"); it != j.end() && it->is_object())
-    out.include_usage = it->value("include_usage", false);
+  if (model.empty()) model = "default";
   return Status::Ok();
 }
 
-Result<ContentPart> ParsePart(const json& part, const std::string& where) {
-  if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+Status ParseModelAndStream(sj::object j, ParsedChat& out) {
+  if (Status s = ParseModel(j, out.request.model); !s.ok()) return s;
+  if (auto e = Field(j, "stream")) {
+    if (e->get_bool().get(out.request.stream) != kOk) return Bad("stream", "expected true or false");
+  }
+  if (sj::object so; j["stream_options"].get_object().get(so) == kOk) {
+    bool usage = false;
+    if (so["include_usage"].get_bool().get(usage) == kOk) out.include_usage = usage;
+  }
+  return Status::Ok();
+}
+
+Result<ContentPart> ParsePart(sj::element part, const std::string& where) {
+  sj::object o;
+  std::optional<std::string_view> type;
+  if (part.get_object().get(o) != kOk || !(type = StringField(o, "type")))
     return Bad(where, "expected a content part {\"type\": ...}");
-  std::string type = part["type"];
   ContentPart p;
-  if (type == "text") {
-    if (!part.contains("text") || !part["text"].is_string()) return Bad(where + ".text", "expected a string");
-    p.text = part["text"];
-  } else if (type == "image_url") {
-    const json& u = part.value("image_url", json());
-    if (!u.is_object() || !u.contains("url") || !u["url"].is_string()) return Bad(where + ".image_url.url", "expected a URL");
+  if (*type == "text") {
+    auto text = StringField(o, "text");
+    if (!text) return Bad(where + ".text", "expected a string");
+    p.text = std::string(*text);
+  } else if (*type == "image_url") {
+    sj::object u;
+    std::optional<std::string_view> url;
+    if (o["image_url"].get_object().get(u) != kOk || !(url = StringField(u, "url")))
+      return Bad(where + ".image_url.url", "expected a URL");
     p.kind = ContentPart::Kind::kImage;
-    p.text = u["url"];  // a URL or data: URL; media/ turns it into bytes
-  } else if (type == "input_audio") {
+    p.text = std::string(*url);  // a URL or data: URL; media/ turns it into bytes
+  } else if (*type == "input_audio") {
     p.kind = ContentPart::Kind::kAudio;
   } else {
-    return Bad(where + ".type", "unsupported content type \"" + type + "\"");
+    return Bad(where + ".type", fmt::format("unsupported content type \"{}\"", *type));
   }
   return p;
 }
 
-Status ParseMessages(const json& j, std::vector<engine::Message>& out) {
-  auto it = j.find("messages");
-  if (it == j.end() || !it->is_array() || it->empty()) return Bad("messages", "expected a non-empty array");
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& m = (*it)[i];
-    std::string where = fmt::format("messages[{}]", i);
-    if (!m.is_object()) return Bad(where, "expected an object");
-    if (!m.contains("role") || !m["role"].is_string()) return Bad(where + ".role", "expected a string");
+Status ParseMessages(sj::object j, std::vector<engine::Message>& out) {
+  sj::array list;
+  if (j["messages"].get_array().get(list) != kOk || list.size() == 0) return Bad("messages", "expected a non-empty array");
+  size_t i = 0;
+  for (sj::element item : list) {
+    std::string where = fmt::format("messages[{}]", i++);
+    sj::object m;
+    if (item.get_object().get(m) != kOk) return Bad(where, "expected an object");
+    auto role = StringField(m, "role");
+    if (!role) return Bad(where + ".role", "expected a string");
     engine::Message msg;
-    msg.role = m["role"];
-    if (msg.role == "developer") msg.role = "system";
+    msg.role = *role == "developer" ? std::string_view("system") : *role;
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
       return Bad(where + ".role", "expected system, developer, user, assistant or tool, got \"" + msg.role + "\"");
-    if (auto t = m.find("tool_calls"); t != m.end() && !t->is_null()) {
+    if (auto t = Field(m, "tool_calls")) {
       if (!t->is_array()) return Bad(where + ".tool_calls", "expected an array");
-      msg.tool_calls = t->dump();
+      msg.tool_calls = simdjson::minify(*t);
     }
     for (const char* field : {"tool_call_id", "name", "reasoning_content", "reasoning"}) {
-      auto f = m.find(field);
-      if (f == m.end() || f->is_null()) continue;
-      if (!f->is_string()) return Bad(where + "." + field, "expected a string");
+      auto f = Field(m, field);
+      if (!f) continue;
+      std::string_view v;
+      if (f->get_string().get(v) != kOk) return Bad(where + "." + field, "expected a string");
       std::string& into = std::string_view(field) == "tool_call_id" ? msg.tool_call_id
                           : std::string_view(field) == "name"       ? msg.name
                                                                     : msg.reasoning;
-      if (into.empty()) into = f->get<std::string>();
+      if (into.empty()) into = std::string(v);
     }
-    const json& c = m.contains("content") ? m["content"] : json();
-    if (c.is_string()) {
-      msg.parts.push_back(ContentPart{ContentPart::Kind::kText, c.get<std::string>(), "", ""});
-    } else if (c.is_array()) {
-      for (size_t k = 0; k < c.size(); ++k) {
-        auto part = ParsePart(c[k], fmt::format("{}.content[{}]", where, k));
-        if (!part.ok()) return part.status();
-        msg.parts.push_back(std::move(*part));
+    if (auto c = Field(m, "content")) {
+      sj::array parts;
+      if (std::string_view text; c->get_string().get(text) == kOk) {
+        msg.parts.push_back(ContentPart{ContentPart::Kind::kText, std::string(text), "", ""});
+      } else if (c->get_array().get(parts) == kOk) {
+        size_t k = 0;
+        for (sj::element pe : parts) {
+          auto part = ParsePart(pe, fmt::format("{}.content[{}]", where, k++));
+          if (!part.ok()) return part.status();
+          msg.parts.push_back(std::move(*part));
+        }
+      } else {
+        return Bad(where + ".content", "expected a string or an array of content parts");
       }
-    } else if (!c.is_null()) {
-      return Bad(where + ".content", "expected a string or an array of content parts");
     }
     out.push_back(std::move(msg));
   }
@@ -248,9 +307,9 @@ Result<ParsedChat> ParseCompletion(const std::string& body) {
   ParsedChat out;
   Status s;
   if (!(s = ParseModelAndStream(*j, out)).ok()) return s;
-  auto it = j->find("prompt");
-  if (it == j->end() || !it->is_string()) return Bad("prompt", "expected a string");
-  out.request.prompt = it->get<std::string>();
+  auto prompt = StringField(*j, "prompt");
+  if (!prompt) return Bad("prompt", "expected a string");
+  out.request.prompt = std::string(*prompt);
   out.request.sampling.max_tokens = 16;  // OpenAI's default for completions
   if (!(s = ParseSampling(*j, out.request.sampling)).ok()) return s;
   if (!(s = ParseUpstreamFields(*j, out)).ok()) return s;
@@ -261,27 +320,30 @@ Result<ParsedChat> ParsePredict(const std::string& body) {
   auto j = ParseObject(body);
   if (!j.ok()) return j.status();
   ParsedChat out;
-  out.request.model = j->value("model", std::string("default"));
   Status s;
-  if (j->contains("messages")) {
+  if (!(s = ParseModel(*j, out.request.model)).ok()) return s;
+  if (Field(*j, "messages")) {
     if (!(s = ParseMessages(*j, out.request.messages)).ok()) return s;
   } else {
-    auto it = j->find("text");
-    if (it == j->end() || !it->is_string()) return Bad("text", "expected a string");
-    if (it->get<std::string>().empty()) return Bad("text", "must not be empty");
-    out.request.messages.push_back(engine::Message::OfText("user", it->get<std::string>()));
+    auto text = StringField(*j, "text");
+    if (!text) return Bad("text", "expected a string");
+    if (text->empty()) return Bad("text", "must not be empty");
+    out.request.messages.push_back(engine::Message::OfText("user", std::string(*text)));
   }
-  if (auto it = j->find("images"); it != j->end() && !it->is_null()) {
-    if (!it->is_array()) return Bad("images", "expected an array of URLs or data: URLs");
-    for (const auto& img : *it) {
-      if (!img.is_string()) return Bad("images", "expected an array of URLs or data: URLs");
-      out.request.messages.back().parts.push_back(ContentPart{ContentPart::Kind::kImage, img, "", ""});
+  if (auto e = Field(*j, "images")) {
+    sj::array images;
+    if (e->get_array().get(images) != kOk) return Bad("images", "expected an array of URLs or data: URLs");
+    for (sj::element img : images) {
+      std::string_view url;
+      if (img.get_string().get(url) != kOk) return Bad("images", "expected an array of URLs or data: URLs");
+      out.request.messages.back().parts.push_back(ContentPart{ContentPart::Kind::kImage, std::string(url), "", ""});
     }
   }
-  if (auto it = j->find("params"); it != j->end() && !it->is_null()) {
-    if (!it->is_object()) return Bad("params", "expected an object of sampling parameters");
-    if (!(s = ParseSampling(*it, out.request.sampling)).ok()) return s.WithContext("params");
-    if (!(s = ParseUpstreamFields(*it, out)).ok()) return s.WithContext("params");
+  if (auto e = Field(*j, "params")) {
+    sj::object params;
+    if (e->get_object().get(params) != kOk) return Bad("params", "expected an object of sampling parameters");
+    if (!(s = ParseSampling(params, out.request.sampling)).ok()) return s.WithContext("params");
+    if (!(s = ParseUpstreamFields(params, out)).ok()) return s.WithContext("params");
   }
   return out;
 }
@@ -290,21 +352,26 @@ Result<ParsedEmbedding> ParseEmbeddings(const std::string& body) {
   auto j = ParseObject(body);
   if (!j.ok()) return j.status();
   ParsedEmbedding out;
-  out.model = j->value("model", std::string("default"));
-  auto it = j->find("input");
-  if (it == j->end()) return Bad("input", "expected a string or an array of strings");
-  if (it->is_string()) {
-    out.inputs.push_back(*it);
-  } else if (it->is_array() && !it->empty()) {
-    for (const auto& s : *it) {
-      if (!s.is_string()) return Bad("input", "expected a string or an array of strings");
-      out.inputs.push_back(s);
+  if (Status s = ParseModel(*j, out.model); !s.ok()) return s;
+  sj::element input;
+  if (j->at_key("input").get(input) != kOk) return Bad("input", "expected a string or an array of strings");
+  sj::array list;
+  if (std::string_view one; input.get_string().get(one) == kOk) {
+    out.inputs.emplace_back(one);
+  } else if (input.get_array().get(list) == kOk && list.size() > 0) {
+    for (sj::element e : list) {
+      std::string_view text;
+      if (e.get_string().get(text) != kOk) return Bad("input", "expected a string or an array of strings");
+      out.inputs.emplace_back(text);
     }
   } else {
     return Bad("input", "expected a string or a non-empty array of strings");
   }
   if (out.inputs.size() > 2048) return Bad("input", "at most 2048 inputs per request");
-  std::string format = j->value("encoding_format", std::string("float"));
+  std::string_view format = "float";
+  if (auto e = Field(*j, "encoding_format")) {
+    if (e->get_string().get(format) != kOk) format = "";
+  }
   if (format != "float" && format != "base64") return Bad("encoding_format", "expected float or base64");
   out.base64 = format == "base64";
   return out;

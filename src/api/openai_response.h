@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "api/json_writer.h"
+#include "core/json_writer.h"
 #include "engine/types.h"
 
 namespace lingxi::api {

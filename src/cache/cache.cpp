@@ -96,7 +96,8 @@ std::string CacheKey(const engine::ChatRequest& r, const std::string& model) {
   h.Add(int64_t{s.penalty_last_n}).Add(s.seed ? int64_t{*s.seed} : int64_t{-1}).Add(int64_t{s.max_tokens});
   for (const auto& stop : s.stop) h.Add(stop);
   h.Add(s.grammar).Add(s.json_schema).Add(s.json_object ? "1" : "0").Add(s.ignore_eos ? "1" : "0");
-  h.Add(r.thinking ? (*r.thinking ? "on" : "off") : "-").Add(r.tools).Add(r.tool_choice).Add(r.passthrough);
+  h.Add(r.thinking ? (*r.thinking ? "on" : "off") : "-").Add(r.tools).Add(r.tool_choice);
+  for (const auto& [name, value] : r.passthrough) h.Add(name).Add(value);
   return h.Hex();
 }
 

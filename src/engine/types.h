@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -65,8 +66,8 @@ struct ChatRequest {
   std::string tools;             // the `tools` array as JSON text; "" = none
   std::string tool_choice;       // JSON text; "" = the server's default
   // Other OpenAI fields lingxi does not interpret (logprobs, user, parallel_tool_calls, ...),
-  // as one JSON object text, forwarded verbatim to upstreams. "" = none.
-  std::string passthrough;
+  // in the client's order, as (name, value as JSON text); forwarded to upstreams as they are.
+  std::vector<std::pair<std::string, std::string>> passthrough;
   // Keeps one conversation on one upstream replica (its prefix cache). "" = derived from
   // the first messages.
   std::string session;

@@ -28,7 +28,7 @@ json Body(const ChatRequest& r, Flavor f, bool stream = false, std::optional<boo
 TEST(UpstreamWireTest, SendsTheUpstreamsModelNameAndOnlySamplingTheClientSet) {
   auto r = Chat("hi");
   r.model = "kimi-alias";
-  r.passthrough = R"({"temperature":0.6,"top_p":0.95,"user":"u1"})";
+  r.passthrough = {{"temperature", "0.6"}, {"top_p", "0.95"}, {"user", "\"u1\""}};
   auto b = Body(r, Flavor::kMoonshot);
   EXPECT_EQ(b["model"], "moonshotai/Kimi-K2.5");
   EXPECT_EQ(b["messages"][0], json({{"role", "user"}, {"content", "hi"}}));

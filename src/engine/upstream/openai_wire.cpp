@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/base64.h"
+#include "core/json_writer.h"
 
 namespace lingxi::engine::upstream {
 namespace {
@@ -15,82 +16,155 @@ using json = nlohmann::ordered_json;
 
 bool HasFamilyExtensions(Flavor f) { return f == Flavor::kVllm || f == Flavor::kSglang || f == Flavor::kLlamaServer; }
 
-json RenderPart(const ContentPart& p) {
-  switch (p.kind) {
-    case ContentPart::Kind::kText: return {{"type", "text"}, {"text", p.text}};
-    case ContentPart::Kind::kImage: {
-      std::string url = p.data.empty() ? p.text : "data:" + (p.mime.empty() ? "image/png" : p.mime) + ";base64," +
-                                                      Base64Encode(p.data);
-      return {{"type", "image_url"}, {"image_url", {{"url", url}}}};
-    }
-    case ContentPart::Kind::kAudio: {
-      std::string format = p.mime.find("mp3") != std::string::npos ? "mp3" : "wav";
-      return {{"type", "input_audio"}, {"input_audio", {{"data", Base64Encode(p.data)}, {"format", format}}}};
-    }
+// The upstream body's top-level fields in order, each as JSON text. Set() replaces a field
+// where it stands; Merge() merges two objects key by key (chat_template_kwargs from the
+// client, the thinking switch and extra_body) and replaces anything else. Only a merge of two
+// objects builds a tree; everything else is string work.
+class BodyFields {
+ public:
+  void Set(std::string_view key, std::string value) {
+    if (auto* v = Find(key)) *v = std::move(value);
+    else fields_.emplace_back(std::string(key), std::move(value));
   }
-  return {};
-}
+  void SetIfAbsent(std::string_view key, std::string value) {
+    if (!Find(key)) fields_.emplace_back(std::string(key), std::move(value));
+  }
+  bool Has(std::string_view key) { return Find(key) != nullptr; }
+  void Erase(std::string_view key) {
+    std::erase_if(fields_, [&](const auto& f) { return f.first == key; });
+  }
+  void Merge(std::string_view key, std::string value) {
+    auto* old = Find(key);
+    if (!old || value.empty() || value.front() != '{' || old->empty() || old->front() != '{') {
+      Set(key, std::move(value));
+      return;
+    }
+    json into = json::parse(*old, nullptr, false), from = json::parse(value, nullptr, false);
+    if (into.is_discarded() || from.is_discarded()) return Set(key, std::move(value));
+    MergeObjects(into, from);
+    *old = into.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  std::string Render() const {
+    size_t n = 2;
+    for (const auto& [k, v] : fields_) n += k.size() + v.size() + 4;
+    std::string out;
+    out.reserve(n + 16);
+    out += '{';
+    for (const auto& [k, v] : fields_) {
+      if (out.size() > 1) out += ',';
+      AppendJsonString(out, k);
+      out += ':';
+      out += v;
+    }
+    out += '}';
+    return out;
+  }
 
-json RenderMessage(const Message& m, Flavor flavor, bool thinking_on) {
-  json out = {{"role", m.role}};
-  bool text_only = m.parts.size() == 1 && m.parts[0].kind == ContentPart::Kind::kText;
-  if (text_only) {
-    out["content"] = m.parts[0].text;
-  } else if (m.parts.empty()) {
-    out["content"] = m.tool_calls.empty() ? json("") : json(nullptr);
-  } else {
-    json parts = json::array();
-    for (const auto& p : m.parts) parts.push_back(RenderPart(p));
-    out["content"] = std::move(parts);
+ private:
+  std::string* Find(std::string_view key) {
+    for (auto& [k, v] : fields_)
+      if (k == key) return &v;
+    return nullptr;
   }
-  if (!m.name.empty()) out["name"] = m.name;
-  if (!m.tool_call_id.empty()) out["tool_call_id"] = m.tool_call_id;
-  if (!m.tool_calls.empty()) out["tool_calls"] = json::parse(m.tool_calls, nullptr, false);
-  // The hosted K2.5 refuses a thinking-mode assistant tool call without its reasoning, even "".
-  bool must_carry = flavor == Flavor::kMoonshot && thinking_on && !m.tool_calls.empty();
-  if (!m.reasoning.empty() || must_carry) out[flavor == Flavor::kVllm ? "reasoning" : "reasoning_content"] = m.reasoning;
+  static void MergeObjects(json& into, const json& from) {
+    for (auto it = from.begin(); it != from.end(); ++it) {
+      if (it.value().is_object() && into.contains(it.key()) && into[it.key()].is_object()) MergeObjects(into[it.key()], it.value());
+      else into[it.key()] = it.value();
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+std::string Quoted(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
   return out;
 }
 
-// Objects merge key by key (chat_template_kwargs from two places); anything else replaces.
-void Merge(json& into, const json& from) {
-  for (auto it = from.begin(); it != from.end(); ++it) {
-    if (it.value().is_object() && into.contains(it.key()) && into[it.key()].is_object()) Merge(into[it.key()], it.value());
-    else into[it.key()] = it.value();
+void RenderPart(JsonWriter& w, const ContentPart& p) {
+  w.BeginObject();
+  switch (p.kind) {
+    case ContentPart::Kind::kText:
+      w.Key("type").String("text").Key("text").String(p.text);
+      break;
+    case ContentPart::Kind::kImage: {
+      w.Key("type").String("image_url").Key("image_url").BeginObject().Key("url");
+      if (p.data.empty()) w.String(p.text);
+      else w.String("data:" + (p.mime.empty() ? std::string("image/png") : p.mime) + ";base64," + Base64Encode(p.data));
+      w.EndObject();
+      break;
+    }
+    case ContentPart::Kind::kAudio: {
+      const char* format = p.mime.find("mp3") != std::string::npos ? "mp3" : "wav";
+      w.Key("type").String("input_audio").Key("input_audio").BeginObject()
+          .Key("data").String(Base64Encode(p.data)).Key("format").String(format).EndObject();
+      break;
+    }
   }
+  w.EndObject();
 }
 
-void RenderThinking(json& body, Flavor flavor, bool on) {
+void RenderMessage(JsonWriter& w, const Message& m, Flavor flavor, bool thinking_on) {
+  w.BeginObject().Key("role").String(m.role).Key("content");
+  bool text_only = m.parts.size() == 1 && m.parts[0].kind == ContentPart::Kind::kText;
+  if (text_only) {
+    w.String(m.parts[0].text);
+  } else if (m.parts.empty()) {
+    if (m.tool_calls.empty()) w.String("");
+    else w.Null();
+  } else {
+    w.BeginArray();
+    for (const auto& p : m.parts) RenderPart(w, p);
+    w.EndArray();
+  }
+  if (!m.name.empty()) w.Key("name").String(m.name);
+  if (!m.tool_call_id.empty()) w.Key("tool_call_id").String(m.tool_call_id);
+  if (!m.tool_calls.empty()) w.Key("tool_calls").Raw(m.tool_calls);  // as the model or client wrote them
+  // The hosted K2.5 refuses a thinking-mode assistant tool call without its reasoning, even "".
+  bool must_carry = flavor == Flavor::kMoonshot && thinking_on && !m.tool_calls.empty();
+  if (!m.reasoning.empty() || must_carry) w.Key(flavor == Flavor::kVllm ? "reasoning" : "reasoning_content").String(m.reasoning);
+  w.EndObject();
+}
+
+void RenderThinking(BodyFields& body, Flavor flavor, bool on) {
+  const char* b = on ? "true" : "false";
   switch (flavor) {
-    case Flavor::kMoonshot: body["thinking"] = {{"type", on ? "enabled" : "disabled"}}; break;
-    case Flavor::kVllm: Merge(body, {{"chat_template_kwargs", {{"thinking", on}, {"enable_thinking", on}}}}); break;
-    case Flavor::kSglang: Merge(body, {{"chat_template_kwargs", {{"thinking", on}}}}); break;
-    case Flavor::kLlamaServer: Merge(body, {{"chat_template_kwargs", {{"enable_thinking", on}}}}); break;
+    case Flavor::kMoonshot: body.Set("thinking", on ? R"({"type":"enabled"})" : R"({"type":"disabled"})"); break;
+    case Flavor::kVllm: body.Merge("chat_template_kwargs", fmt::format(R"({{"thinking":{},"enable_thinking":{}}})", b, b)); break;
+    case Flavor::kSglang: body.Merge("chat_template_kwargs", fmt::format(R"({{"thinking":{}}})", b)); break;
+    case Flavor::kLlamaServer: body.Merge("chat_template_kwargs", fmt::format(R"({{"enable_thinking":{}}})", b)); break;
     case Flavor::kOpenAI: break;  // no boolean switch in OpenAI's API
   }
 }
 
-void RenderSampling(json& body, const SamplingParams& s, Flavor flavor) {
+// Sampling fields lingxi's caller changed from the defaults, unless the client sent them.
+void RenderSampling(BodyFields& body, const SamplingParams& s, Flavor flavor) {
   const SamplingParams d;
-  auto set = [&](const char* key, auto value, bool changed) {
-    if (changed && !body.contains(key)) body[key] = value;
+  auto number = [&](const char* key, float v, bool changed) {
+    if (changed) body.SetIfAbsent(key, fmt::format("{}", v));  // shortest form of the float: 0.6, not 0.6000000238
   };
-  set("temperature", s.temperature, s.temperature != d.temperature);
-  set("top_p", s.top_p, s.top_p != d.top_p);
-  set("presence_penalty", s.presence_penalty, s.presence_penalty != d.presence_penalty);
-  set("frequency_penalty", s.frequency_penalty, s.frequency_penalty != d.frequency_penalty);
-  set("max_tokens", s.max_tokens, s.max_tokens > 0);
-  if (s.seed) set("seed", *s.seed, true);
-  set("stop", s.stop, !s.stop.empty());
+  number("temperature", s.temperature, s.temperature != d.temperature);
+  number("top_p", s.top_p, s.top_p != d.top_p);
+  number("presence_penalty", s.presence_penalty, s.presence_penalty != d.presence_penalty);
+  number("frequency_penalty", s.frequency_penalty, s.frequency_penalty != d.frequency_penalty);
+  if (s.max_tokens > 0) body.SetIfAbsent("max_tokens", std::to_string(s.max_tokens));
+  if (s.seed) body.SetIfAbsent("seed", std::to_string(*s.seed));
+  if (!s.stop.empty()) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& stop : s.stop) w.String(stop);
+    w.EndArray();
+    body.SetIfAbsent("stop", w.Take());
+  }
   if (!s.json_schema.empty())
-    set("response_format", json{{"type", "json_schema"}, {"json_schema", {{"name", "output"}, {"schema", json::parse(s.json_schema, nullptr, false)}}}}, true);
+    body.SetIfAbsent("response_format", R"({"type":"json_schema","json_schema":{"name":"output","schema":)" + s.json_schema + "}}");
   else if (s.json_object)
-    set("response_format", json{{"type", "json_object"}}, true);
+    body.SetIfAbsent("response_format", R"({"type":"json_object"})");
   if (HasFamilyExtensions(flavor)) {
-    set("top_k", s.top_k, s.top_k != d.top_k);
-    set("min_p", s.min_p, s.min_p != d.min_p);
-    set("repetition_penalty", s.repeat_penalty, s.repeat_penalty != d.repeat_penalty);
-    set("ignore_eos", true, s.ignore_eos);
+    if (s.top_k != d.top_k) body.SetIfAbsent("top_k", std::to_string(s.top_k));
+    number("min_p", s.min_p, s.min_p != d.min_p);
+    number("repetition_penalty", s.repeat_penalty, s.repeat_penalty != d.repeat_penalty);
+    if (s.ignore_eos) body.SetIfAbsent("ignore_eos", "true");
   }
 }
 
@@ -197,33 +271,34 @@ Flavor DetectFlavor(std::string_view owned_by, std::string_view host) {
 }
 
 std::string RenderRequestBody(const ChatRequest& request, const WireOptions& options, bool stream) {
-  json body;
-  body["model"] = options.model;
+  BodyFields body;
+  body.Set("model", Quoted(options.model));
   std::optional<bool> thinking = request.thinking ? request.thinking : options.thinking;
   if (request.prompt) {
-    body["prompt"] = *request.prompt;
+    body.Set("prompt", Quoted(*request.prompt));
   } else {
-    json messages = json::array();
-    for (const auto& m : request.messages) messages.push_back(RenderMessage(m, options.flavor, thinking.value_or(true)));
-    body["messages"] = std::move(messages);
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& m : request.messages) RenderMessage(w, m, options.flavor, thinking.value_or(true));
+    w.EndArray();
+    body.Set("messages", w.Take());
   }
-  if (!request.passthrough.empty()) {
-    json extra = json::parse(request.passthrough, nullptr, false);
-    if (extra.is_object()) Merge(body, extra);
-  }
-  if (!request.tools.empty()) body["tools"] = json::parse(request.tools, nullptr, false);
-  if (!request.tool_choice.empty()) body["tool_choice"] = json::parse(request.tool_choice, nullptr, false);
+  for (const auto& [key, value] : request.passthrough) body.Set(key, value);
+  if (!request.tools.empty()) body.Set("tools", request.tools);
+  if (!request.tool_choice.empty()) body.Set("tool_choice", request.tool_choice);
   RenderSampling(body, request.sampling, options.flavor);
   if (thinking && !request.prompt) RenderThinking(body, options.flavor, *thinking);
   if (!options.extra_body.empty()) {
     json extra = json::parse(options.extra_body, nullptr, false);
-    if (extra.is_object()) Merge(body, extra);
+    if (extra.is_object())
+      for (auto it = extra.begin(); it != extra.end(); ++it)
+        body.Merge(it.key(), it.value().dump(-1, ' ', false, json::error_handler_t::replace));
   }
-  body["model"] = options.model;  // never the client's alias
-  body["stream"] = stream;
-  if (stream) body["stream_options"] = {{"include_usage", true}};  // usage is what cost is made of
-  else body.erase("stream_options");
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  body.Set("model", Quoted(options.model));  // never the client's alias
+  body.Set("stream", stream ? "true" : "false");
+  if (stream) body.Set("stream_options", R"({"include_usage":true})");  // usage is what cost is made of
+  else body.Erase("stream_options");
+  return body.Render();
 }
 
 Result<UpstreamEvent> ParseCompletionBody(std::string_view body) { return ParseObject(body, false); }

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace lingxi::api {
+namespace lingxi {
 
 class JsonWriter {
  public:
@@ -45,4 +45,4 @@ class JsonWriter {
 // Appends `s` to `out` as a quoted JSON string.
 void AppendJsonString(std::string& out, std::string_view s);
 
-}  // namespace lingxi::api
+}  // namespace lingxi

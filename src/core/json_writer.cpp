@@ -1,10 +1,10 @@
-#include "api/json_writer.h"
+#include "core/json_writer.h"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-namespace lingxi::api {
+namespace lingxi {
 namespace {
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
@@ -131,4 +131,4 @@ JsonWriter& JsonWriter::Raw(std::string_view json) {
   return *this;
 }
 
-}  // namespace lingxi::api
+}  // namespace lingxi

@@ -2,12 +2,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "api/json_writer.h"
+#include "core/json_writer.h"
 
 namespace lingxi::testing {
 namespace {
 
-using api::JsonWriter;
+using lingxi::JsonWriter;
 using nlohmann::json;
 
 TEST(JsonWriterTest, NestedValuesParseBack) {
