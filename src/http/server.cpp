@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "http/deadline.h"
 #include "http/parsers.h"
+#include "http/read_ahead.h"
 #include "http/wire.h"
 
 namespace lingxi::http {
@@ -186,18 +187,17 @@ struct Server::Impl {
       if (!ec) remote = ep.address().to_string();
     }
     beast::flat_buffer buffer;
+    ReadAhead ahead;
     After after = After::kClose;
     try {
       while (!draining) {
         conn->busy = false;
         if (buffer.size() == 0) {
           deadline.ExpiresAfter(opt.idle_timeout);
-          auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadSize), kTuple);
-          if (ec) break;  // closed, idle timeout or shutdown
-          buffer.commit(n);
+          if (co_await ReadMore(socket, buffer, ahead, kReadSize)) break;  // closed, idle timeout or shutdown
         }
         conn->busy = true;
-        after = co_await ServeOne(socket, deadline, buffer, remote);
+        after = co_await ServeOne(socket, deadline, buffer, ahead, remote);
         if (after != After::kKeepOpen) break;
       }
     } catch (const std::exception& e) {
@@ -225,11 +225,20 @@ struct Server::Impl {
     kRefused,    // answered with an error in `res`; unread input may follow
   };
 
+  // Appends the next bytes from the peer: the read started ahead when there is one.
+  static net::awaitable<beast::error_code> ReadMore(tcp::socket& socket, beast::flat_buffer& buffer, ReadAhead& ahead,
+                                                    size_t size) {
+    if (ahead.pending()) co_return co_await ahead.Finish(buffer);
+    auto [ec, n] = co_await socket.async_read_some(buffer.prepare(size), kTuple);
+    if (!ec) buffer.commit(n);
+    co_return ec;
+  }
+
   // Reads one request into `req`: feeds the buffered bytes to the parser and reads more while
   // it needs them. The header must be in within header_timeout of its first byte, the body
   // within body_timeout of the header's end.
   net::awaitable<ReadEnd> ReadRequest(tcp::socket& socket, Deadline& deadline, beast::flat_buffer& buffer,
-                                      Request& req, Response& res, bool& keep_alive) {
+                                      ReadAhead& ahead, Request& req, Response& res, bool& keep_alive) {
     RequestParser parser(req);
     parser.header_limit(kHeaderLimit);
     // No body limit while reading the header: the Content-Length check below answers 413
@@ -284,15 +293,13 @@ struct Server::Impl {
       if (used > 0 && buffer.size() > 0) continue;
       deadline.ExpiresAt(until);
       size_t want = header_seen ? kBodyReadSize : kReadSize;
-      auto [rec, n] = co_await socket.async_read_some(buffer.prepare(want), kTuple);
-      if (rec) co_return ReadEnd::kGone;  // the peer left, reset, was too slow, or shutdown
-      buffer.commit(n);
+      if (co_await ReadMore(socket, buffer, ahead, want)) co_return ReadEnd::kGone;  // the peer left, reset, was too slow, or shutdown
     }
   }
 
   // Reads, handles and answers one request.
   net::awaitable<After> ServeOne(tcp::socket& socket, Deadline& deadline, beast::flat_buffer& buffer,
-                                 const std::string& remote) {
+                                 ReadAhead& ahead, const std::string& remote) {
     const auto start = Clock::now();
     if (observer) observer->OnRequestStart();
     Request req;
@@ -300,7 +307,7 @@ struct Server::Impl {
     Response res;
     std::string_view route;
     bool keep_alive = false;
-    ReadEnd read = co_await ReadRequest(socket, deadline, buffer, req, res, keep_alive);
+    ReadEnd read = co_await ReadRequest(socket, deadline, buffer, ahead, req, res, keep_alive);
     bool respond = read != ReadEnd::kGone;
     bool unread_input = read == ReadEnd::kRefused;  // a body was refused, or the request was malformed
     if (!req.method.empty()) {
@@ -311,10 +318,8 @@ struct Server::Impl {
     }
     if (read == ReadEnd::kDone) {
       deadline.Never();  // the handler may take long; writes set their own limit
-      wire::WatchPeer(socket, req.client_gone);
+      ahead.Start(socket, req.client_gone);  // notices the client leaving meanwhile
       res = co_await Dispatch(req, route);
-      beast::error_code cec;
-      socket.cancel(cec);  // ends WatchPeer
     }
 
     uint64_t bytes_out = 0;
@@ -326,6 +331,7 @@ struct Server::Impl {
       write_ok = ok;
       bytes_out = n;
     }
+    ahead.StopWatching();
     const auto elapsed = Clock::now() - start;
     RequestRecord rec{req.method, route, respond ? res.status : 499, req.body.size(), bytes_out, elapsed};
     if (observer) observer->OnRequestEnd(rec);

@@ -146,15 +146,6 @@ net::awaitable<void> Linger(tcp::socket& socket, Deadline& deadline) {
   }
 }
 
-void WatchPeer(tcp::socket& socket, std::shared_ptr<ClientGone> gone) {
-  socket.async_wait(tcp::socket::wait_read, [fd = socket.native_handle(), gone = std::move(gone)](boost::system::error_code ec) {
-    if (ec) return;  // cancelled: the handler finished
-    char c;
-    ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone->Fire();
-  });
-}
-
 void LogAccess(const Request& req, const RequestRecord& rec) {
   double ms = std::chrono::duration<double, std::milli>(rec.duration).count();
   LogInfo("request", {{"request_id", req.request_id},

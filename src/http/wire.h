@@ -29,12 +29,6 @@ boost::asio::awaitable<std::pair<bool, uint64_t>> WriteResponse(boost::asio::ip:
 // still arrives for a short while (nginx's "lingering close").
 boost::asio::awaitable<void> Linger(boost::asio::ip::tcp::socket& socket, Deadline& deadline);
 
-// While a handler runs, notices the client closing the connection (EOF or reset) and fires
-// `gone`. Data arriving instead is a pipelined request: the client is still there. Ends when
-// the socket's operations are cancelled. A plain wait, not a coroutine: it is started for
-// every request.
-void WatchPeer(boost::asio::ip::tcp::socket& socket, std::shared_ptr<ClientGone> gone);
-
 // The access-log line of one request.
 void LogAccess(const Request& req, const RequestRecord& rec);
 
