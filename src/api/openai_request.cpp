@@ -214,27 +214,32 @@ Status ParseModelAndStream(sj::object j, ParsedChat& out) {
   return Status::Ok();
 }
 
-Result<ContentPart> ParsePart(sj::element part, const std::string& where) {
+// Where a field is, for an error message; only built when there is an error.
+std::string MessageAt(size_t i) { return fmt::format("messages[{}]", i); }
+std::string PartAt(size_t i, size_t k) { return fmt::format("messages[{}].content[{}]", i, k); }
+
+Result<ContentPart> ParsePart(sj::element part, size_t msg, size_t index) {
+  auto where = [&] { return PartAt(msg, index); };
   sj::object o;
   std::optional<std::string_view> type;
   if (part.get_object().get(o) != kOk || !(type = StringField(o, "type")))
-    return Bad(where, "expected a content part {\"type\": ...}");
+    return Bad(where(), "expected a content part {\"type\": ...}");
   ContentPart p;
   if (*type == "text") {
     auto text = StringField(o, "text");
-    if (!text) return Bad(where + ".text", "expected a string");
+    if (!text) return Bad(where() + ".text", "expected a string");
     p.text = std::string(*text);
   } else if (*type == "image_url") {
     sj::object u;
     std::optional<std::string_view> url;
     if (o["image_url"].get_object().get(u) != kOk || !(url = StringField(u, "url")))
-      return Bad(where + ".image_url.url", "expected a URL");
+      return Bad(where() + ".image_url.url", "expected a URL");
     p.kind = ContentPart::Kind::kImage;
     p.text = std::string(*url);  // a URL or data: URL; media/ turns it into bytes
   } else if (*type == "input_audio") {
     p.kind = ContentPart::Kind::kAudio;
   } else {
-    return Bad(where + ".type", fmt::format("unsupported content type \"{}\"", *type));
+    return Bad(where() + ".type", fmt::format("unsupported content type \"{}\"", *type));
   }
   return p;
 }
@@ -244,24 +249,24 @@ Status ParseMessages(sj::object j, std::vector<engine::Message>& out) {
   if (j["messages"].get_array().get(list) != kOk || list.size() == 0) return Bad("messages", "expected a non-empty array");
   size_t i = 0;
   for (sj::element item : list) {
-    std::string where = fmt::format("messages[{}]", i++);
+    auto where = [i] { return MessageAt(i); };
     sj::object m;
-    if (item.get_object().get(m) != kOk) return Bad(where, "expected an object");
+    if (item.get_object().get(m) != kOk) return Bad(where(), "expected an object");
     auto role = StringField(m, "role");
-    if (!role) return Bad(where + ".role", "expected a string");
+    if (!role) return Bad(where() + ".role", "expected a string");
     engine::Message msg;
     msg.role = *role == "developer" ? std::string_view("system") : *role;
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
-      return Bad(where + ".role", "expected system, developer, user, assistant or tool, got \"" + msg.role + "\"");
+      return Bad(where() + ".role", "expected system, developer, user, assistant or tool, got \"" + msg.role + "\"");
     if (auto t = Field(m, "tool_calls")) {
-      if (!t->is_array()) return Bad(where + ".tool_calls", "expected an array");
+      if (!t->is_array()) return Bad(where() + ".tool_calls", "expected an array");
       msg.tool_calls = simdjson::minify(*t);
     }
     for (const char* field : {"tool_call_id", "name", "reasoning_content", "reasoning"}) {
       auto f = Field(m, field);
       if (!f) continue;
       std::string_view v;
-      if (f->get_string().get(v) != kOk) return Bad(where + "." + field, "expected a string");
+      if (f->get_string().get(v) != kOk) return Bad(where() + "." + field, "expected a string");
       std::string& into = std::string_view(field) == "tool_call_id" ? msg.tool_call_id
                           : std::string_view(field) == "name"       ? msg.name
                                                                     : msg.reasoning;
@@ -274,15 +279,16 @@ Status ParseMessages(sj::object j, std::vector<engine::Message>& out) {
       } else if (c->get_array().get(parts) == kOk) {
         size_t k = 0;
         for (sj::element pe : parts) {
-          auto part = ParsePart(pe, fmt::format("{}.content[{}]", where, k++));
+          auto part = ParsePart(pe, i, k++);
           if (!part.ok()) return part.status();
           msg.parts.push_back(std::move(*part));
         }
       } else {
-        return Bad(where + ".content", "expected a string or an array of content parts");
+        return Bad(where() + ".content", "expected a string or an array of content parts");
       }
     }
     out.push_back(std::move(msg));
+    ++i;
   }
   return Status::Ok();
 }

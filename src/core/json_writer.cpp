@@ -1,5 +1,7 @@
 #include "core/json_writer.h"
 
+#include <array>
+#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -21,19 +23,24 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
+// Bytes that a JSON string cannot hold as they are: controls, quote, backslash, and
+// non-ASCII (checked as UTF-8).
+constexpr auto kSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return t;
+}();
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one go.
     size_t run = i;
-    while (run < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-      ++run;
-    }
+    while (run < s.size() && !kSpecial[static_cast<unsigned char>(s[run])]) ++run;
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;
@@ -102,14 +109,19 @@ JsonWriter& JsonWriter::String(std::string_view s) {
 
 JsonWriter& JsonWriter::Int(int64_t v) {
   Separate();
-  fmt::format_to(std::back_inserter(out_), "{}", v);
+  char buf[24];
+  out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
   return *this;
 }
 
 JsonWriter& JsonWriter::Double(double v) {
   Separate();
-  if (!std::isfinite(v)) out_ += "null";
-  else fmt::format_to(std::back_inserter(out_), "{}", v);
+  if (!std::isfinite(v)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[32];  // shortest form that reads back the same
+  out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
   return *this;
 }
 

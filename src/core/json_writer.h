@@ -16,6 +16,8 @@ namespace lingxi {
 
 class JsonWriter {
  public:
+  // `reserve`: the expected size; most answers and chunks fit the default without regrowing.
+  explicit JsonWriter(size_t reserve = 512) { out_.reserve(reserve); }
   JsonWriter& BeginObject() { return Open('{'); }
   JsonWriter& EndObject() { return Close('}'); }
   JsonWriter& BeginArray() { return Open('['); }

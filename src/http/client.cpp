@@ -76,7 +76,10 @@ Result<Url> Url::Parse(std::string_view text) {
 
 std::string Url::Origin() const {
   bool v6 = host.find(':') != std::string::npos;
-  return fmt::format("{}://{}{}{}:{}", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+  std::string out;
+  out.reserve(scheme.size() + host.size() + port.size() + 6);
+  out.append(scheme).append(v6 ? "://[" : "://").append(host).append(v6 ? "]:" : ":").append(port);
+  return out;
 }
 
 std::string Url::HostHeader() const {

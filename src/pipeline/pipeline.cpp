@@ -22,7 +22,8 @@ bool ModelFailure(const Status& s) {
 }  // namespace
 
 Status Answer::Submit(const std::shared_ptr<engine::Engine>& engine) {
-  auto stream = engine->Submit(request_, executor_);
+  // The request is kept for a fallback model; with none left to try, the engine takes it.
+  auto stream = engine->Submit(chain_.empty() ? std::move(request_) : request_, executor_);
   if (!stream.ok()) return stream.status();
   model_ = engine->info();
   stream_ = std::move(*stream);
@@ -213,6 +214,7 @@ http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatReque
 
 bool Pipeline::FallBack(Answer& answer, const Status& why) {
   std::string from = answer.model_.id.empty() ? answer.request_.model : answer.model_.id;
+  const std::string request_id = answer.request_.request_id;  // the last Submit takes the request
   if (answer.flight_open_) {  // another model's answer must not be kept under this one's key
     answer.flight_open_ = false;
     cache_.cache->Finish(answer.cache_key_, std::nullopt);
@@ -226,7 +228,7 @@ bool Pipeline::FallBack(Answer& answer, const Status& why) {
     fallbacks_.Add({{"from", from}, {"to", answer.model_.id}}).Increment();
     LogWarn("model unavailable; answering with its fallback",
             {{"model", from}, {"fallback", answer.model_.id}, {"error", why.message()},
-             {"request_id", answer.request_.request_id}});
+             {"request_id", request_id}});
     return true;
   }
   return false;

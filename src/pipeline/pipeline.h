@@ -51,7 +51,7 @@ class Answer {
   void Tee(const engine::ChatChunk& chunk);        // the leader gathers what it will store
 
   class Pipeline* pipeline_;
-  engine::ChatRequest request_;  // kept for a fallback
+  engine::ChatRequest request_;  // kept for a fallback; moved to the last engine tried
   boost::asio::any_io_executor executor_;
   engine::EngineInfo model_;
   std::vector<std::string> chain_;  // fallback model ids still to try
