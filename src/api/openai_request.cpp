@@ -2,10 +2,13 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <limits>
 #include <optional>
 
 #include <fmt/format.h>
+
+#include "core/json_writer.h"
 
 namespace lingxi::api {
 namespace {
@@ -155,10 +158,34 @@ bool Interpreted(std::string_view key) {
   return false;
 }
 
+// A value as JSON text. Scalars are written here (minify() builds its own buffer first);
+// a whole number stays a float literal ("1.0", not "1"), as the client wrote it.
+std::string JsonTextOf(sj::element e) {
+  char buf[32];
+  switch (e.type()) {
+    case sj::element_type::INT64: return std::string(buf, std::to_chars(buf, buf + sizeof buf, int64_t(e)).ptr);
+    case sj::element_type::UINT64: return std::string(buf, std::to_chars(buf, buf + sizeof buf, uint64_t(e)).ptr);
+    case sj::element_type::DOUBLE: {
+      std::string text(buf, std::to_chars(buf, buf + sizeof buf, double(e)).ptr);
+      if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+      return text;
+    }
+    case sj::element_type::BOOL: return bool(e) ? "true" : "false";
+    case sj::element_type::NULL_VALUE: return "null";
+    case sj::element_type::STRING: {
+      std::string out;
+      AppendJsonString(out, std::string_view(e));
+      return out;
+    }
+    default: return simdjson::minify(e);
+  }
+}
+
 Status ParseUpstreamFields(sj::object j, ParsedChat& out) {
   auto& r = out.request;
+  r.passthrough.reserve(j.size());
   for (auto [key, value] : j)
-    if (!Interpreted(key)) r.passthrough.emplace_back(std::string(key), simdjson::minify(value));
+    if (!Interpreted(key)) r.passthrough.emplace_back(std::string(key), JsonTextOf(value));
   if (auto e = Field(j, "tools")) {
     if (!e->is_array()) return Bad("tools", "expected an array of tools");
     r.tools = simdjson::minify(*e);

@@ -11,9 +11,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -50,9 +50,15 @@ class Mailbox {
     for (;;) {
       {
         std::lock_guard lock(mu_);
-        if (!queue_.empty()) {
-          T v = std::move(queue_.front());
-          queue_.pop_front();
+        if (head_ < queue_.size()) {
+          T v = std::move(queue_[head_++]);
+          if (head_ == queue_.size()) {  // drained: reuse the storage from the start
+            queue_.clear();
+            head_ = 0;
+          } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {  // a consumer that never catches up
+            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+          }
           co_return v;
         }
         if (closed_) co_return std::nullopt;
@@ -86,7 +92,10 @@ class Mailbox {
   void Ring() { bell_.try_send(boost::system::error_code{}); }  // full means already rung
 
   std::mutex mu_;
-  std::deque<T> queue_;  // guarded by mu_
+  // Values not yet taken are queue_[head_..]. Inline room for a whole short answer (a text
+  // chunk and the final one) keeps the common case free of allocations.
+  boost::container::small_vector<T, 2> queue_;  // guarded by mu_
+  size_t head_ = 0;                             // guarded by mu_
   bool closed_ = false;  // guarded by mu_
   std::function<void()> on_cancel_;  // guarded by mu_
   std::atomic<bool> cancelled_{false};

@@ -23,10 +23,13 @@ bool Headers::Has(std::string_view name) const {
 
 void Headers::Set(std::string name, std::string value) {
   std::erase_if(entries_, [&](const auto& e) { return EqualsIgnoreCase(e.first, name); });
-  entries_.emplace_back(std::move(name), std::move(value));
+  Add(std::move(name), std::move(value));
 }
 
-void Headers::Add(std::string name, std::string value) { entries_.emplace_back(std::move(name), std::move(value)); }
+void Headers::Add(std::string name, std::string value) {
+  if (entries_.capacity() == 0) entries_.reserve(8);  // one allocation for a typical header set
+  entries_.emplace_back(std::move(name), std::move(value));
+}
 
 void ClientGone::OnGone(std::function<void()> f) {
   if (gone_) f();

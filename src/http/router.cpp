@@ -1,18 +1,21 @@
 #include "http/router.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 
 namespace lingxi::http {
 namespace {
 
-std::vector<std::string> Split(std::string_view path) {
-  std::vector<std::string> out;
+// The segments of `path`, as views into it: no allocation per request.
+boost::container::small_vector<std::string_view, 8> Split(std::string_view path) {
+  boost::container::small_vector<std::string_view, 8> out;
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') { ++i; continue; }
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
+    out.push_back(path.substr(i, j - i));
     i = j;
   }
   return out;
@@ -23,7 +26,8 @@ bool IsParam(const std::string& seg) { return seg.size() > 2 && seg.front() == '
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  auto segments = Split(pattern);
+  std::vector<std::string> segments;
+  for (auto seg : Split(pattern)) segments.emplace_back(seg);
   routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
@@ -37,7 +41,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     std::vector<std::pair<std::string, std::string>> params;
     bool ok = true;
     for (size_t i = 0; i < parts.size() && ok; ++i) {
-      if (IsParam(r.segments[i])) params.emplace_back(r.segments[i].substr(1, r.segments[i].size() - 2), parts[i]);
+      if (IsParam(r.segments[i])) params.emplace_back(r.segments[i].substr(1, r.segments[i].size() - 2), std::string(parts[i]));
       else ok = r.segments[i] == parts[i];
     }
     if (!ok) continue;

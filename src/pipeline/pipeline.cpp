@@ -177,7 +177,7 @@ http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatReque
   if (Status s = MayUse(request.api_key, request.model); !s.ok()) co_return s;
   auto engine = models_.Find(request.model);
   if (!engine.ok() && engine.status().code() == Status::Code::kNotFound) co_return engine.status();
-  auto answer = std::shared_ptr<Answer>(new Answer(this, std::move(request), executor));
+  auto answer = std::make_shared<Answer>(Answer::Key(), this, std::move(request), executor);
 
   if (engine.ok() && cache_.cache && cache::Cacheable(answer->request_, cache_.nondeterministic)) {
     answer->model_ = (*engine)->info();

@@ -30,7 +30,13 @@ namespace lingxi::pipeline {
 // fallback chain, and the client gets a plain HTTP error rather than a broken stream when none
 // can answer. Used on one executor; Cancel() stops the engine (the client left).
 class Answer {
+  struct Key {  // only the pipeline makes answers
+    explicit Key() = default;
+  };
+
  public:
+  Answer(Key, class Pipeline* pipeline, engine::ChatRequest request, boost::asio::any_io_executor executor)
+      : pipeline_(pipeline), request_(std::move(request)), executor_(std::move(executor)) {}
   ~Answer();
   // Ok once a model has started answering; else the last model's error.
   http::Task<Status> Begin();
@@ -44,8 +50,6 @@ class Answer {
 
  private:
   friend class Pipeline;
-  Answer(class Pipeline* pipeline, engine::ChatRequest request, boost::asio::any_io_executor executor)
-      : pipeline_(pipeline), request_(std::move(request)), executor_(std::move(executor)) {}
   Status Submit(const std::shared_ptr<engine::Engine>& engine);
   void Replay(const cache::CachedAnswer& cached);  // the answer comes from the cache
   void Tee(const engine::ChatChunk& chunk);        // the leader gathers what it will store

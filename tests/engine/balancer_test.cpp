@@ -96,13 +96,14 @@ TEST(BalancerTest, TriedAndUnhealthyReplicasAreAvoided) {
   auto b = Three();
   auto now = Clock::now();
   b.SetHealthy(0, false);
+  const std::vector<int> one{1}, both{1, 2};
   for (int i = 0; i < 10; ++i) {
-    int r = b.Acquire(0, {1}, now);
+    int r = b.Acquire(0, one, now);
     EXPECT_EQ(r, 2);  // 0 unhealthy, 1 already tried
     b.Release(r, Outcome::kSuccess, now);
   }
   // When every healthy replica was tried, a tried one is better than none.
-  int r = b.Acquire(0, {1, 2}, now);
+  int r = b.Acquire(0, both, now);
   EXPECT_TRUE(r == 1 || r == 2);
   b.SetHealthy(1, false);
   b.SetHealthy(2, false);

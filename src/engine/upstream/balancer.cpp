@@ -1,5 +1,7 @@
 #include "engine/upstream/balancer.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <limits>
 
@@ -30,10 +32,10 @@ bool Balancer::Allowed(const Replica& r, Clock::time_point now) const {
   return false;
 }
 
-int Balancer::Acquire(uint64_t affinity, const std::vector<int>& tried, Clock::time_point now) {
+int Balancer::Acquire(uint64_t affinity, std::span<const int> tried, Clock::time_point now) {
   std::lock_guard lock(mu_);
   auto was_tried = [&](int i) { return std::find(tried.begin(), tried.end(), i) != tried.end(); };
-  std::vector<int> candidates;
+  boost::container::small_vector<int, 16> candidates;
   for (int pass = 0; pass < 2 && candidates.empty(); ++pass)
     for (int i = 0; i < static_cast<int>(replicas_.size()); ++i)
       if (Allowed(replicas_[i], now) && (pass == 1 || !was_tried(i))) candidates.push_back(i);

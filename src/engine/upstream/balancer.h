@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ class Balancer {
 
   // The replica for the next attempt, or -1 when none may take it. Replicas in `tried` are
   // chosen only when no other one can be. `affinity` 0 means none.
-  int Acquire(uint64_t affinity, const std::vector<int>& tried, Clock::time_point now);
+  int Acquire(uint64_t affinity, std::span<const int> tried, Clock::time_point now);
   enum class Outcome { kSuccess, kFailure, kNeutral };  // neutral: the client's fault or cancel
   // Ends an attempt. Returns true when this changed the replica's circuit state.
   bool Release(int replica, Outcome outcome, Clock::time_point now);

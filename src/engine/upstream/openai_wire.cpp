@@ -22,6 +22,7 @@ bool HasFamilyExtensions(Flavor f) { return f == Flavor::kVllm || f == Flavor::k
 // objects builds a tree; everything else is string work.
 class BodyFields {
  public:
+  BodyFields() { fields_.reserve(16); }
   void Set(std::string_view key, std::string value) {
     if (auto* v = Find(key)) *v = std::move(value);
     else fields_.emplace_back(std::string(key), std::move(value));

@@ -1,6 +1,7 @@
 #include "engine/upstream/upstream_engine.h"
 
 #include <boost/asio.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,7 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 // What a cancelled request must reach to stop its upstream call at once.
 struct CallState {
+  net::any_io_executor executor;             // the call's; a cancel from elsewhere is posted here
   http::ClientResponse* response = nullptr;  // the attempt's response, while it is read
   net::steady_timer* backoff = nullptr;      // the wait between attempts
 };
@@ -64,7 +66,8 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   UpstreamEngine(UpstreamOptions options, std::vector<http::Url> bases, metrics::Metrics& metrics)
       : opt_(std::move(options)),
         bases_(std::move(bases)),
-        balancer_(Labels(bases_), BalancerOptions{opt_.failure_threshold, opt_.open_duration, 8}),
+        names_(Labels(bases_)),
+        balancer_(names_, BalancerOptions{opt_.failure_threshold, opt_.open_duration, 8}),
         client_(http::ClientOptions{opt_.connect_timeout, opt_.verify_tls, opt_.ca_file}),
         metrics_(metrics) {
     health_thread_ = std::thread([this] {
@@ -157,7 +160,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   }
 
   // A request to `base` + `path` with the upstream's key. `header_timeout` 0 = the configured one.
-  http::ClientRequest MakeRequest(const http::Url& base, std::string method, const std::string& path, std::string body,
+  http::ClientRequest MakeRequest(const http::Url& base, std::string method, std::string_view path, std::string body,
                                   milliseconds header_timeout = milliseconds(0)) const {
     http::ClientRequest req;
     req.method = std::move(method);
@@ -251,8 +254,9 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   net::awaitable<void> Run([[maybe_unused]] std::shared_ptr<UpstreamEngine> self, ChatRequest request, std::shared_ptr<ChunkStream> out) {
     auto ex = co_await net::this_coro::executor;
     auto state = std::make_shared<CallState>();
-    out->OnCancel([ex, state] {
-      net::post(ex, [state] {
+    state->executor = ex;
+    out->OnCancel([state] {  // a shared_ptr alone fits std::function's inline storage
+      net::post(state->executor, [state] {
         if (state->response) state->response->Abort();
         if (state->backoff) state->backoff->cancel();
       });
@@ -267,10 +271,10 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
     if (opt_.inline_images || wire_.flavor == Flavor::kMoonshot) {
       if (Status s = co_await InlineImages(request); !s.ok()) co_return finish_error(std::move(s));
     }
-    const std::string path = request.prompt ? "/completions" : "/chat/completions";
+    const std::string_view path = request.prompt ? "/completions" : "/chat/completions";
     const std::string body = RenderRequestBody(request, wire_, request.stream);
     const uint64_t key = opt_.affinity ? AffinityKey(request) : 0;
-    std::vector<int> tried;
+    boost::container::small_vector<int, 4> tried;
     Status last;
     thread_local std::minstd_rand rng(std::random_device{}());
     for (int attempt = 0; attempt <= opt_.retries; ++attempt) {
@@ -315,7 +319,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   }
 
   // One try on one replica. Pushes the answer to `out`; on failure pushes nothing final.
-  net::awaitable<Attempt> Send(int replica, const std::string& path, const std::string& body, bool stream,
+  net::awaitable<Attempt> Send(int replica, std::string_view path, const std::string& body, bool stream,
                                ChunkStream& out, CallState& state) {
     auto& rm = replica_metrics_[replica];
     auto req = MakeRequest(bases_[replica], "POST", path, body);
@@ -332,7 +336,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
       CallState& s;
       ~Clear() { s.response = nullptr; }
     } clear{state};
-    const std::string upstream = bases_[replica].ToString();
+    const std::string& upstream = names_[replica];
 
     if (res->status() != 200) {
       auto text = co_await res->ReadAll(opt_.idle_timeout, kMaxErrorBytes);
@@ -426,7 +430,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
                                 std::shared_ptr<EmbeddingResult> out) {
     nlohmann::json body = {{"model", wire_.model}, {"input", inputs}, {"encoding_format", "float"}};
     Status last;
-    std::vector<int> tried;
+    boost::container::small_vector<int, 4> tried;
     for (int attempt = 0; attempt <= opt_.retries; ++attempt) {
       int r = balancer_.Acquire(0, tried, Clock::now());
       if (r < 0) break;
@@ -466,6 +470,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
 
   UpstreamOptions opt_;
   std::vector<http::Url> bases_;
+  std::vector<std::string> names_;  // bases_ as text: metric labels, logs, served_by
   Balancer balancer_;
   net::io_context health_io_;  // health checks and discovery; declared before client_
   http::HttpClient client_;
