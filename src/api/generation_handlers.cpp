@@ -67,7 +67,8 @@ class SseStream : public http::BodyStream {
 http::Task<Collected> Collect(pipeline::Answer& in) {
   Collected out;
   while (auto c = co_await in.Next()) {
-    out.text += c->delta;
+    if (out.text.empty()) out.text = std::move(c->delta);  // a whole answer comes in one piece
+    else out.text += c->delta;
     out.reasoning += c->reasoning;
     if (!c->tool_calls.empty()) out.tool_calls = c->tool_calls;
     if (c->finish) out.last = std::move(*c);

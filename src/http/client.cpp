@@ -356,7 +356,8 @@ Task<Result<std::string>> ClientResponse::ReadAll(std::chrono::milliseconds idle
     auto piece = co_await Read(idle);
     if (!piece.ok()) co_return piece.status();
     if (!*piece) co_return out;
-    out += **piece;
+    if (out.empty()) out = std::move(**piece);  // usually the whole body, with its padding
+    else out += **piece;
     if (out.size() > limit) {
       failed_ = true;
       co_return Status::BadGateway(fmt::format("the response body is over {} bytes", limit));

@@ -50,7 +50,10 @@ class ResponseParser : public boost::beast::http::basic_parser<false> {
     headers_.Add(std::string(name), std::string(value));
   }
   void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    // As for requests: room for a JSON parser's padding. Large bodies are read in pieces.
+    if (length && *length <= (1u << 20)) body_.reserve(static_cast<size_t>(*length) + 64);
+  }
   std::size_t on_body_impl(string_view body, error_code&) override {
     body_.append(body.data(), body.size());
     return body.size();

@@ -206,10 +206,11 @@ Usage ParseUsage(sj::object u) {
   return out;
 }
 
-Result<UpstreamEvent> ParseObject(std::string_view text, bool stream) {
+// `padded`: `text` may be read up to SIMDJSON_PADDING bytes past its end (no copy needed).
+Result<UpstreamEvent> ParseObject(std::string_view text, bool stream, bool padded = false) {
   thread_local sj::parser parser;
   sj::object j;
-  if (parser.parse(text.data(), text.size()).get_object().get(j) != simdjson::SUCCESS)
+  if (parser.parse(text.data(), text.size(), !padded).get_object().get(j) != simdjson::SUCCESS)
     return Status::BadGateway(fmt::format("the upstream sent invalid JSON: {:.200}", text));
   if (sj::element e; j["error"].get(e) == simdjson::SUCCESS) {
     std::string msg;
@@ -302,7 +303,9 @@ std::string RenderRequestBody(const ChatRequest& request, const WireOptions& opt
   return body.Render();
 }
 
-Result<UpstreamEvent> ParseCompletionBody(std::string_view body) { return ParseObject(body, false); }
+Result<UpstreamEvent> ParseCompletionBody(const std::string& body) {
+  return ParseObject(body, false, body.capacity() - body.size() >= simdjson::SIMDJSON_PADDING);
+}
 
 Result<UpstreamEvent> ParseStreamEvent(std::string_view data) {
   if (data == "[DONE]") {

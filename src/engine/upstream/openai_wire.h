@@ -46,8 +46,9 @@ struct UpstreamEvent {
   bool done = false;       // "[DONE]"
 };
 
-// A whole non-streamed answer (chat.completion or text_completion).
-Result<UpstreamEvent> ParseCompletionBody(std::string_view body);
+// A whole non-streamed answer (chat.completion or text_completion). A body with 64 bytes of
+// spare capacity (ClientResponse::ReadAll leaves them) is parsed without a copy.
+Result<UpstreamEvent> ParseCompletionBody(const std::string& body);
 // The data of one SSE event of a streamed answer.
 Result<UpstreamEvent> ParseStreamEvent(std::string_view data);
 
