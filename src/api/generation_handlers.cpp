@@ -66,12 +66,18 @@ class SseStream : public http::BodyStream {
 // Gathers a whole answer. Tool calls of a non-streamed answer come in one piece.
 http::Task<Collected> Collect(pipeline::Answer& in) {
   Collected out;
-  while (auto c = co_await in.Next()) {
+  for (;;) {
+    auto c = in.TryNext();  // a short answer is all there: no suspension per chunk
+    if (!c) c = co_await in.Next();
+    if (!c) break;
     if (out.text.empty()) out.text = std::move(c->delta);  // a whole answer comes in one piece
     else out.text += c->delta;
     out.reasoning += c->reasoning;
     if (!c->tool_calls.empty()) out.tool_calls = c->tool_calls;
-    if (c->finish) out.last = std::move(*c);
+    if (c->finish) {  // the final chunk is the last
+      out.last = std::move(*c);
+      break;
+    }
   }
   co_return out;
 }

@@ -45,27 +45,24 @@ class Mailbox {
   }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
-  // Consumer side.
+  // Consumer side. The next value, or nullopt once closed and drained.
   http::Task<std::optional<T>> Next() {
     for (;;) {
       {
         std::lock_guard lock(mu_);
-        if (head_ < queue_.size()) {
-          T v = std::move(queue_[head_++]);
-          if (head_ == queue_.size()) {  // drained: reuse the storage from the start
-            queue_.clear();
-            head_ = 0;
-          } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {  // a consumer that never catches up
-            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
-            head_ = 0;
-          }
-          co_return v;
-        }
+        if (head_ < queue_.size()) co_return PopLocked();
         if (closed_) co_return std::nullopt;
       }
       // A ring that happened before we got here is kept in the channel's one-slot buffer.
       co_await bell_.async_receive(boost::asio::use_awaitable);
     }
+  }
+  // Next() without waiting, for a consumer that can skip a suspension when a value is there:
+  // the value, or nullopt when none is queued (closed or not).
+  std::optional<T> TryNext() {
+    std::lock_guard lock(mu_);
+    if (head_ == queue_.size()) return std::nullopt;
+    return PopLocked();
   }
   void Cancel() {
     std::function<void()> hook;
@@ -90,6 +87,18 @@ class Mailbox {
 
  private:
   void Ring() { bell_.try_send(boost::system::error_code{}); }  // full means already rung
+
+  T PopLocked() {
+    T v = std::move(queue_[head_++]);
+    if (head_ == queue_.size()) {  // drained: reuse the storage from the start
+      queue_.clear();
+      head_ = 0;
+    } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {  // a consumer that never catches up
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    return v;
+  }
 
   std::mutex mu_;
   // Values not yet taken are queue_[head_..]. Inline room for a whole short answer (a text

@@ -232,6 +232,7 @@ Task<Result<std::unique_ptr<Connection>>> HttpClient::Connect(const Url& url) {
   auto [cec, _] = co_await net::async_connect(conn->socket(), endpoints, kTuple);
   if (cec) co_return NetError("connect", url, cec, conn->deadline->expired());
   conn->socket().set_option(tcp::no_delay(true));
+  conn->socket().non_blocking(true);  // a plain request is written at once when it can be (TryWrite)
   if (url.tls()) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
       co_return Status::BadGateway(fmt::format("TLS to {}: cannot set the server name", url.ToString()));
@@ -261,7 +262,15 @@ Task<Result<std::unique_ptr<ClientResponse>>> HttpClient::Send(ClientRequest req
     bool reused = conn->reused;
     Deadline& deadline = *conn->deadline;
     deadline.ExpiresAfter(request.header_timeout);
-    auto [wec, wn] = co_await conn->Visit([&](auto& s) { return net::async_write(s, net::buffer(wire), kTuple); });
+    beast::error_code wec;
+    size_t sent = conn->tls ? 0 : TryWrite(conn->socket(), net::buffer(wire));
+    if (sent == kWriteFailed) {
+      wec = net::error::broken_pipe;
+    } else if (sent < wire.size()) {
+      auto rest = net::buffer(wire) + sent;
+      auto [ec, n] = co_await conn->Visit([&](auto& s) { return net::async_write(s, rest, kTuple); });
+      wec = ec;
+    }
     auto parser = std::make_unique<ResponseParser>();
     parser->body_limit(boost::none);  // limits are the reader's (ReadAll)
     beast::error_code ec = wec;
@@ -311,8 +320,6 @@ void ClientResponse::Abort() {
 }
 
 Task<Result<std::optional<std::string>>> ClientResponse::Read(std::chrono::milliseconds idle) {
-  if (failed_) co_return Status::Unavailable("the response was aborted");
-  auto& buffer = conn_->buffer;
   for (;;) {
     if (!parser_->body().empty()) {
       std::string piece;
@@ -320,49 +327,56 @@ Task<Result<std::optional<std::string>>> ClientResponse::Read(std::chrono::milli
       co_return std::optional<std::string>(std::move(piece));
     }
     if (done_) co_return std::optional<std::string>();
-    beast::error_code ec;
-    if (buffer.size() > 0) {
-      buffer.consume(parser_->put(buffer.data(), ec));
-      if (ec == bhttp::error::need_more) ec = {};
-      if (!ec) {
-        done_ = parser_->is_done();
-        if (done_ || !parser_->body().empty()) continue;
-      }
-    }
-    if (!ec) {
-      conn_->deadline->ExpiresAfter(idle);
-      auto [rec, n] = co_await conn_->Visit([&](auto& s) { return s.async_read_some(buffer.prepare(kReadSize), kTuple); });
-      if (rec == net::error::eof) {
-        parser_->put_eof(ec);  // a body that runs to the end of the connection ends here
-        done_ = !ec;
-        continue;
-      }
-      if (!rec) {
-        buffer.commit(n);
-        continue;
-      }
-      ec = rec;
-    }
-    failed_ = true;
-    if (conn_->deadline->expired())
-      co_return Status::DeadlineExceeded(fmt::format("no response bytes for {} ms", idle.count()));
-    co_return Status::Unavailable("the response was cut: " + ec.message());
+    if (Status s = co_await Fill(idle); !s.ok()) co_return s;
   }
 }
 
 Task<Result<std::string>> ClientResponse::ReadAll(std::chrono::milliseconds idle, size_t limit) {
+  // The parser gathers the body itself (with the padding it reserved); no piece by piece.
+  while (!done_) {
+    if (parser_->body().size() > limit) break;
+    if (Status s = co_await Fill(idle); !s.ok()) co_return s;
+  }
+  if (parser_->body().size() > limit) {
+    failed_ = true;
+    co_return Status::BadGateway(fmt::format("the response body is over {} bytes", limit));
+  }
   std::string out;
-  for (;;) {
-    auto piece = co_await Read(idle);
-    if (!piece.ok()) co_return piece.status();
-    if (!*piece) co_return out;
-    if (out.empty()) out = std::move(**piece);  // usually the whole body, with its padding
-    else out += **piece;
-    if (out.size() > limit) {
-      failed_ = true;
-      co_return Status::BadGateway(fmt::format("the response body is over {} bytes", limit));
+  out.swap(parser_->body());
+  co_return out;
+}
+
+Task<Status> ClientResponse::Fill(std::chrono::milliseconds idle) {
+  if (failed_) co_return Status::Unavailable("the response was aborted");
+  auto& buffer = conn_->buffer;
+  beast::error_code ec;
+  if (buffer.size() > 0) {
+    size_t before = parser_->body().size();
+    buffer.consume(parser_->put(buffer.data(), ec));
+    if (ec == bhttp::error::need_more) ec = {};
+    if (!ec) {
+      done_ = parser_->is_done();
+      if (done_ || parser_->body().size() > before) co_return Status::Ok();
     }
   }
+  if (!ec) {
+    conn_->deadline->ExpiresAfter(idle);
+    auto [rec, n] = co_await conn_->Visit([&](auto& s) { return s.async_read_some(buffer.prepare(kReadSize), kTuple); });
+    if (rec == net::error::eof) {
+      parser_->put_eof(ec);  // a body that runs to the end of the connection ends here
+      done_ = !ec;
+      if (!ec) co_return Status::Ok();
+    } else if (!rec) {
+      buffer.commit(n);
+      co_return Status::Ok();
+    } else {
+      ec = rec;
+    }
+  }
+  failed_ = true;
+  if (conn_->deadline->expired())
+    co_return Status::DeadlineExceeded(fmt::format("no response bytes for {} ms", idle.count()));
+  co_return Status::Unavailable("the response was cut: " + ec.message());
 }
 
 }  // namespace lingxi::http

@@ -77,6 +77,8 @@ class ClientResponse {
  private:
   friend class HttpClient;
   ClientResponse(HttpClient* client, std::unique_ptr<Connection> conn, std::unique_ptr<ResponseParser> parser);
+  // Parses what is buffered, or reads more: returns once the body grew, it ended, or failed.
+  Task<Status> Fill(std::chrono::milliseconds idle);
   HttpClient* client_;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<ResponseParser> parser_;

@@ -41,15 +41,23 @@ http::Task<Status> Answer::Begin() {
 }
 
 http::Task<std::optional<engine::ChatChunk>> Answer::Next() {
+  std::optional<engine::ChatChunk> c = TryNext();
+  if (c) co_return c;
+  c = co_await stream_->Next();
+  if (c && flight_open_) Tee(*c);
+  co_return c;
+}
+
+std::optional<engine::ChatChunk> Answer::TryNext() {
   std::optional<engine::ChatChunk> c;
   if (first_) {
     c = std::move(first_);
     first_.reset();
   } else {
-    c = co_await stream_->Next();
+    c = stream_->TryNext();
   }
   if (c && flight_open_) Tee(*c);
-  co_return c;
+  return c;
 }
 
 Answer::~Answer() {

@@ -42,6 +42,8 @@ class Answer {
   http::Task<Status> Begin();
   // The chunks in order, the first one included; nullopt after the final chunk.
   http::Task<std::optional<engine::ChatChunk>> Next();
+  // Next() when a chunk is already there; nullopt when the caller must wait in Next().
+  std::optional<engine::ChatChunk> TryNext();
   void Cancel();
   // The model answering (after Begin: possibly a fallback).
   const engine::EngineInfo& model() const { return model_; }
