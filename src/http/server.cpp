@@ -239,13 +239,14 @@ struct Server::Impl {
   // it needs them. The header must be in within header_timeout of its first byte, the body
   // within body_timeout of the header's end.
   net::awaitable<ReadEnd> ReadRequest(tcp::socket& socket, Deadline& deadline, beast::flat_buffer& buffer,
-                                      ReadAhead& ahead, Request& req, Response& res, bool& keep_alive) {
+                                      ReadAhead& ahead, Clock::time_point start, Request& req, Response& res,
+                                      bool& keep_alive) {
     RequestParser parser(req);
     parser.header_limit(kHeaderLimit);
     // No body limit while reading the header: the Content-Length check below answers 413
     // with the sizes; the limit is set before the body is read (it bounds chunked bodies).
     parser.body_limit(std::numeric_limits<uint64_t>::max());
-    auto until = Clock::now() + opt.header_timeout;
+    auto until = start + opt.header_timeout;  // from the request's first byte, about
     bool header_seen = false;
     for (;;) {
       beast::error_code ec;
@@ -278,7 +279,7 @@ struct Server::Impl {
         }
         parser.body_limit(opt.body_limit);
         parser.eager(true);  // from here, each put() parses all the body bytes it is given
-        until = Clock::now() + opt.body_timeout;
+        until = Clock::time_point::min();  // body_timeout from the first wait for body bytes
         if (!parser.is_done() && buffer.size() == 0 &&
             bhttp::token_list(req.headers.Get("Expect")).exists("100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -292,6 +293,7 @@ struct Server::Impl {
         co_return ReadEnd::kDone;
       }
       if (used > 0 && buffer.size() > 0) continue;
+      if (until == Clock::time_point::min()) until = Clock::now() + opt.body_timeout;
       deadline.ExpiresAt(until);
       size_t want = header_seen ? kBodyReadSize : kReadSize;
       if (co_await ReadMore(socket, buffer, ahead, want)) co_return ReadEnd::kGone;  // the peer left, reset, was too slow, or shutdown
@@ -308,7 +310,7 @@ struct Server::Impl {
     Response res;
     std::string_view route;
     bool keep_alive = false;
-    ReadEnd read = co_await ReadRequest(socket, deadline, buffer, ahead, req, res, keep_alive);
+    ReadEnd read = co_await ReadRequest(socket, deadline, buffer, ahead, start, req, res, keep_alive);
     bool respond = read != ReadEnd::kGone;
     bool unread_input = read == ReadEnd::kRefused;  // a body was refused, or the request was malformed
     if (!req.method.empty()) {

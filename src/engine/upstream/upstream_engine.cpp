@@ -279,19 +279,20 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
     thread_local std::minstd_rand rng(std::random_device{}());
     for (int attempt = 0; attempt <= opt_.retries; ++attempt) {
       if (out->cancelled()) break;
-      int r = balancer_.Acquire(key, tried, Clock::now());
+      auto started = Clock::now();
+      int r = balancer_.Acquire(key, tried, started);
       if (r < 0) {
         if (last.ok()) last = Status::Unavailable(fmt::format("every replica of {} is down or its circuit is open", info_.id));
         break;
       }
       tried.push_back(r);
       if (attempt > 0) retries_->Increment();
-      auto started = Clock::now();
-      Attempt a = co_await Send(r, path, body, request.stream, *out, *state);
+      Attempt a = co_await Send(r, path, body, request.stream, started, *out, *state);
       auto& rm = replica_metrics_[r];
-      rm.duration.Observe(Seconds(Clock::now() - started));
+      auto ended = Clock::now();
+      rm.duration.Observe(Seconds(ended - started));
       if (out->cancelled()) a.outcome = Balancer::Outcome::kNeutral;
-      if (balancer_.Release(r, a.outcome, Clock::now())) {
+      if (balancer_.Release(r, a.outcome, ended)) {
         bool open = balancer_.State(r).circuit == Circuit::kOpen;
         rm.circuit_open.Set(open ? 1 : 0);
         if (open) LogWarn("upstream circuit opened", {{"model", info_.id}, {"upstream", bases_[r].ToString()}, {"error", a.status.message()}});
@@ -320,11 +321,10 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
 
   // One try on one replica. Pushes the answer to `out`; on failure pushes nothing final.
   net::awaitable<Attempt> Send(int replica, std::string_view path, const std::string& body, bool stream,
-                               ChunkStream& out, CallState& state) {
+                               Clock::time_point sent_at, ChunkStream& out, CallState& state) {
     auto& rm = replica_metrics_[replica];
     auto req = MakeRequest(bases_[replica], "POST", path, body);
     req.headers.Set("Accept", stream ? "text/event-stream" : "application/json");
-    auto sent_at = Clock::now();
     auto sent = co_await client_.Send(std::move(req));
     if (!sent.ok()) {
       rm.Error(ErrorKind(sent.status(), false));
