@@ -2,13 +2,14 @@
 // (engine/llama), OpenAI-compatible upstreams (engine/upstream), heads (engine/head).
 //
 // Implementations are thread-safe: Submit() and Embed() are called from any I/O thread.
-// Results come back through a Mailbox bound to the caller's executor. Stop() must be called
+// Answers come back as a ChunkStream the caller pulls on its executor. Stop() must be called
 // before the caller's event loops are destroyed; after it, Submit fails with Unavailable.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,30 @@
 
 namespace lingxi::engine {
 
-using ChunkStream = Mailbox<ChatChunk>;
+// The chunks of one answer, pulled by one consumer on the executor given to Submit(). The
+// last chunk has `finish` set; Next() returns nullopt after it.
+class ChunkStream {
+ public:
+  virtual ~ChunkStream() = default;
+  virtual http::Task<std::optional<ChatChunk>> Next() = 0;
+  // A chunk that is already there, without a suspension; nullopt: call Next().
+  virtual std::optional<ChatChunk> TryNext() = 0;
+  // The consumer gives up (its client left): the engine stops at its next step and frees
+  // what the request holds. On the consumer's executor.
+  virtual void Cancel() = 0;
+};
+
+// A ChunkStream filled by a producer that runs apart from the consumer: the embedded engine's
+// inference thread, or a cache replay. The producer uses the Mailbox side (Push, Close,
+// cancelled, OnCancel).
+class MailboxStream final : public ChunkStream, public Mailbox<ChatChunk> {
+ public:
+  using Mailbox<ChatChunk>::Mailbox;
+  http::Task<std::optional<ChatChunk>> Next() override { return Mailbox<ChatChunk>::Next(); }
+  std::optional<ChatChunk> TryNext() override { return Mailbox<ChatChunk>::TryNext(); }
+  void Cancel() override { Mailbox<ChatChunk>::Cancel(); }
+};
+
 using EmbeddingResult = Mailbox<Result<Embedding>>;
 
 struct EngineInfo {

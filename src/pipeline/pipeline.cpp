@@ -88,17 +88,18 @@ void Answer::Tee(const engine::ChatChunk& c) {
 }
 
 void Answer::Replay(const cache::CachedAnswer& a) {
-  stream_ = std::make_shared<engine::ChunkStream>(executor_);
+  auto replay = std::make_shared<engine::MailboxStream>(executor_);
   engine::ChatChunk piece;
   piece.delta = a.text;
   piece.reasoning = a.reasoning;
   piece.tool_calls = a.tool_calls;
-  if (!piece.delta.empty() || !piece.reasoning.empty() || !piece.tool_calls.empty()) stream_->Push(std::move(piece));
+  if (!piece.delta.empty() || !piece.reasoning.empty() || !piece.tool_calls.empty()) replay->Push(std::move(piece));
   engine::ChatChunk last;
   last.finish = a.finish;
   last.usage = a.usage;
-  stream_->Push(std::move(last));
-  stream_->Close();
+  replay->Push(std::move(last));
+  replay->Close();
+  stream_ = std::move(replay);
 }
 
 void Answer::Cancel() {

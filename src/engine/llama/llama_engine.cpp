@@ -149,8 +149,8 @@ Result<std::shared_ptr<ChunkStream>> LlamaEngine::Submit(ChatRequest request, bo
   if (!sampler.ok()) return sampler.status();
   job->sampler = std::move(*sampler);
   job->stops = request.sampling.stop;
-  job->out = std::make_shared<ChunkStream>(std::move(ex));
-  auto out = job->out;
+  job->out = std::make_shared<MailboxStream>(std::move(ex));
+  std::shared_ptr<ChunkStream> out = job->out;
   {
     std::lock_guard lock(mu_);
     if (stop_) return Status::Unavailable("the engine is shutting down");

@@ -29,7 +29,7 @@ inline double Millis(Clock::duration d) { return std::chrono::duration<double, s
 // A request between Submit() and its last chunk. Built on the submitting thread so that bad
 // requests fail before anything is queued.
 struct Job {
-  std::shared_ptr<ChunkStream> out;
+  std::shared_ptr<MailboxStream> out;
   std::vector<llama_token> prompt;
   SamplerPtr sampler;
   std::vector<std::string> stops;

@@ -29,19 +29,6 @@ constexpr size_t kMaxImageBytes = 20u << 20;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// What a cancelled request must reach to stop its upstream call at once.
-struct CallState {
-  net::any_io_executor executor;             // the call's; a cancel from elsewhere is posted here
-  http::ClientResponse* response = nullptr;  // the attempt's response, while it is read
-  net::steady_timer* backoff = nullptr;      // the wait between attempts
-};
-
-struct Attempt {
-  Status status;
-  bool emitted = false;  // something reached the client: no retry any more
-  Balancer::Outcome outcome = Balancer::Outcome::kSuccess;
-};
-
 const char* ErrorKind(const Status& s, bool had_headers) {
   if (s.code() == Status::Code::kDeadlineExceeded) return "timeout";
   if (!had_headers) return "connect";
@@ -61,7 +48,11 @@ Result<T> RunOn(net::io_context& io, net::awaitable<Result<T>> task) {
   return done.get_future().get();
 }
 
+class UpstreamCall;
+
 class UpstreamEngine : public Engine, public std::enable_shared_from_this<UpstreamEngine> {
+  friend class UpstreamCall;
+
  public:
   UpstreamEngine(UpstreamOptions options, std::vector<http::Url> bases, metrics::Metrics& metrics)
       : opt_(std::move(options)),
@@ -128,15 +119,8 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
 
   EngineInfo info() const override { return info_; }
 
-  Result<std::shared_ptr<ChunkStream>> Submit(ChatRequest request, net::any_io_executor ex) override {
-    if (stopped_) return Status::Unavailable("the server is shutting down");
-    // All replicas down: say so now, so the pipeline can go to a fallback model at once.
-    if (!balancer_.AnyAvailable(Clock::now()))
-      return Status::Unavailable(fmt::format("every replica of {} is down or its circuit is open", info_.id));
-    auto out = std::make_shared<ChunkStream>(ex);
-    net::co_spawn(ex, Run(shared_from_this(), std::move(request), out), net::detached);
-    return out;
-  }
+  // The call runs in the consumer's Next(), on its executor.
+  Result<std::shared_ptr<ChunkStream>> Submit(ChatRequest request, net::any_io_executor) override;
 
   Result<std::shared_ptr<EmbeddingResult>> Embed(std::vector<std::string> inputs, net::any_io_executor ex) override {
     if (stopped_) return Status::Unavailable("the server is shutting down");
@@ -251,181 +235,6 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
     co_return Status::Ok();
   }
 
-  net::awaitable<void> Run([[maybe_unused]] std::shared_ptr<UpstreamEngine> self, ChatRequest request, std::shared_ptr<ChunkStream> out) {
-    auto ex = co_await net::this_coro::executor;
-    auto state = std::make_shared<CallState>();
-    state->executor = ex;
-    out->OnCancel([state] {  // a shared_ptr alone fits std::function's inline storage
-      net::post(state->executor, [state] {
-        if (state->response) state->response->Abort();
-        if (state->backoff) state->backoff->cancel();
-      });
-    });
-    auto finish_error = [&](Status s) {
-      ChatChunk c;
-      c.finish = out->cancelled() ? FinishReason::kCancelled : FinishReason::kError;
-      if (!out->cancelled()) c.error = std::move(s);
-      out->Push(std::move(c));
-      out->Close();
-    };
-    if (opt_.inline_images || wire_.flavor == Flavor::kMoonshot) {
-      if (Status s = co_await InlineImages(request); !s.ok()) co_return finish_error(std::move(s));
-    }
-    const std::string_view path = request.prompt ? "/completions" : "/chat/completions";
-    const std::string body = RenderRequestBody(request, wire_, request.stream);
-    const uint64_t key = opt_.affinity ? AffinityKey(request) : 0;
-    boost::container::small_vector<int, 4> tried;
-    Status last;
-    thread_local std::minstd_rand rng(std::random_device{}());
-    for (int attempt = 0; attempt <= opt_.retries; ++attempt) {
-      if (out->cancelled()) break;
-      auto started = Clock::now();
-      int r = balancer_.Acquire(key, tried, started);
-      if (r < 0) {
-        if (last.ok()) last = Status::Unavailable(fmt::format("every replica of {} is down or its circuit is open", info_.id));
-        break;
-      }
-      tried.push_back(r);
-      if (attempt > 0) retries_->Increment();
-      Attempt a = co_await Send(r, path, body, request.stream, started, *out, *state);
-      auto& rm = replica_metrics_[r];
-      auto ended = Clock::now();
-      rm.duration.Observe(Seconds(ended - started));
-      if (out->cancelled()) a.outcome = Balancer::Outcome::kNeutral;
-      if (balancer_.Release(r, a.outcome, ended)) {
-        bool open = balancer_.State(r).circuit == Circuit::kOpen;
-        rm.circuit_open.Set(open ? 1 : 0);
-        if (open) LogWarn("upstream circuit opened", {{"model", info_.id}, {"upstream", bases_[r].ToString()}, {"error", a.status.message()}});
-        else LogInfo("upstream circuit closed", {{"model", info_.id}, {"upstream", bases_[r].ToString()}});
-      }
-      if (a.status.ok()) {
-        rm.ok.Increment();
-        co_return;
-      }
-      (out->cancelled() ? rm.cancelled : rm.failed).Increment();
-      last = a.status;
-      if (a.emitted || !Retryable(last) || out->cancelled()) break;
-      if (attempt == opt_.retries) break;
-      LogWarn("upstream attempt failed; retrying", {{"model", info_.id}, {"upstream", bases_[r].ToString()},
-                                                   {"error", last.message()}, {"request_id", request.request_id}});
-      // Full jitter: uniform in [0, base * 2^attempt].
-      auto cap = opt_.retry_backoff.count() << std::min(attempt, 10);
-      net::steady_timer timer(ex);
-      timer.expires_after(milliseconds(std::uniform_int_distribution<int64_t>(0, cap)(rng)));
-      state->backoff = &timer;
-      co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-      state->backoff = nullptr;
-    }
-    finish_error(last);
-  }
-
-  // One try on one replica. Pushes the answer to `out`; on failure pushes nothing final.
-  net::awaitable<Attempt> Send(int replica, std::string_view path, const std::string& body, bool stream,
-                               Clock::time_point sent_at, ChunkStream& out, CallState& state) {
-    auto& rm = replica_metrics_[replica];
-    auto req = MakeRequest(bases_[replica], "POST", path, body);
-    req.headers.Set("Accept", stream ? "text/event-stream" : "application/json");
-    auto sent = co_await client_.Send(std::move(req));
-    if (!sent.ok()) {
-      rm.Error(ErrorKind(sent.status(), false));
-      co_return Attempt{sent.status(), false, Balancer::Outcome::kFailure};
-    }
-    std::unique_ptr<http::ClientResponse> res = std::move(*sent);
-    state.response = res.get();
-    struct Clear {
-      CallState& s;
-      ~Clear() { s.response = nullptr; }
-    } clear{state};
-    const std::string& upstream = names_[replica];
-
-    if (res->status() != 200) {
-      auto text = co_await res->ReadAll(opt_.idle_timeout, kMaxErrorBytes);
-      Status s = UpstreamError(res->status(), text.ok() ? *text : text.status().message(), upstream);
-      rm.Error(res->status() >= 500 ? "status_5xx" : "status_4xx");
-      co_return Attempt{s, false, Retryable(s) ? Balancer::Outcome::kFailure : Balancer::Outcome::kNeutral};
-    }
-
-    ChatChunk last;
-    last.served_by = upstream;
-    if (!stream) {
-      auto text = co_await res->ReadAll(opt_.idle_timeout, kMaxAnswerBytes);
-      if (!text.ok()) {
-        rm.Error(ErrorKind(text.status(), true));
-        co_return Attempt{text.status(), false, Balancer::Outcome::kFailure};
-      }
-      auto ev = ParseCompletionBody(*text);
-      if (!ev.ok()) {
-        rm.Error("protocol");
-        co_return Attempt{ev.status(), false, Balancer::Outcome::kFailure};
-      }
-      ChatChunk c;
-      c.delta = std::move(ev->delta);
-      c.reasoning = std::move(ev->reasoning);
-      c.tool_calls = std::move(ev->tool_calls);
-      if (!c.delta.empty() || !c.reasoning.empty() || !c.tool_calls.empty()) out.Push(std::move(c));
-      last.finish = ev->finish.value_or(FinishReason::kStop);
-      if (ev->usage) last.usage = *ev->usage;
-      last.timings.generation_ms = Seconds(Clock::now() - sent_at) * 1000;
-      Finish(rm, out, std::move(last));
-      co_return Attempt{};
-    }
-
-    SseParser sse;
-    bool emitted = false, done = false;
-    std::optional<Clock::time_point> first;
-    for (;;) {
-      if (out.cancelled()) co_return Attempt{Status::Unavailable("cancelled"), emitted, Balancer::Outcome::kNeutral};
-      auto piece = co_await res->Read(opt_.idle_timeout);
-      if (!piece.ok()) {
-        if (out.cancelled()) co_return Attempt{Status::Unavailable("cancelled"), emitted, Balancer::Outcome::kNeutral};
-        rm.Error(ErrorKind(piece.status(), true));
-        co_return Attempt{piece.status().WithContext("upstream " + upstream), emitted, Balancer::Outcome::kFailure};
-      }
-      if (!*piece) break;
-      sse.Feed(**piece);
-      while (auto data = sse.Next()) {
-        auto ev = ParseStreamEvent(*data);
-        if (!ev.ok()) {
-          rm.Error("protocol");
-          co_return Attempt{ev.status(), emitted, Balancer::Outcome::kFailure};
-        }
-        if (ev->done) done = true;
-        if (ev->finish) last.finish = ev->finish;
-        if (ev->usage) last.usage = *ev->usage;
-        if (ev->delta.empty() && ev->reasoning.empty() && ev->tool_calls.empty()) continue;
-        if (!first) {
-          first = Clock::now();
-          rm.ttft.Observe(Seconds(*first - sent_at));
-        }
-        ChatChunk c;
-        c.delta = std::move(ev->delta);
-        c.reasoning = std::move(ev->reasoning);
-        c.tool_calls = std::move(ev->tool_calls);
-        out.Push(std::move(c));
-        emitted = true;
-      }
-    }
-    if (!done && !last.finish) {
-      rm.Error("cut");
-      co_return Attempt{Status::Unavailable("upstream " + upstream + " ended the stream before it finished"), emitted,
-                        Balancer::Outcome::kFailure};
-    }
-    if (!last.finish) last.finish = FinishReason::kStop;
-    auto end = Clock::now();
-    last.timings.prompt_ms = Seconds((first ? *first : end) - sent_at) * 1000;
-    last.timings.generation_ms = first ? Seconds(end - *first) * 1000 : 0;
-    Finish(rm, out, std::move(last));
-    co_return Attempt{};
-  }
-
-  void Finish(ReplicaMetrics& rm, ChunkStream& out, ChatChunk last) {
-    rm.prompt_tokens.Increment(last.usage.prompt_tokens);
-    rm.cached_tokens.Increment(last.usage.cached_prompt_tokens);
-    rm.completion_tokens.Increment(last.usage.completion_tokens);
-    out.Push(std::move(last));
-    out.Close();
-  }
-
   net::awaitable<void> RunEmbed([[maybe_unused]] std::shared_ptr<UpstreamEngine> self, std::vector<std::string> inputs,
                                 std::shared_ptr<EmbeddingResult> out) {
     nlohmann::json body = {{"model", wire_.model}, {"input", inputs}, {"encoding_format", "float"}};
@@ -482,6 +291,281 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
   std::thread health_thread_;
   std::atomic<bool> stopped_{false};
 };
+
+// One chat request to the upstream pool, as the stream its consumer pulls. The consumer's
+// own coroutine drives the exchange from Next(): an upstream call runs on the consumer's I/O
+// thread anyway, so it needs neither a coroutine of its own nor a cross-thread queue. A try
+// that fails before anything was queued for the consumer is retried on another replica with
+// a jittered backoff; a non-streamed answer is queued whole, a streamed one event by event as
+// each read brings them.
+class UpstreamCall final : public ChunkStream {
+ public:
+  UpstreamCall(std::shared_ptr<UpstreamEngine> engine, ChatRequest request)
+      : e_(std::move(engine)), request_(std::move(request)) {}
+
+  ~UpstreamCall() override {
+    if (replica_ >= 0) {  // dropped mid-answer: the replica is free again
+      cancelled_ = true;
+      EndTry(Status::Unavailable("cancelled"), Balancer::Outcome::kNeutral);
+    }
+  }
+
+  http::Task<std::optional<ChatChunk>> Next() override {
+    for (;;) {
+      if (auto c = TryNext()) co_return c;
+      if (finished_) co_return std::nullopt;
+      co_await Step();
+    }
+  }
+
+  std::optional<ChatChunk> TryNext() override {
+    if (head_ == queue_.size()) return std::nullopt;
+    ChatChunk c = std::move(queue_[head_++]);
+    if (head_ == queue_.size()) {
+      queue_.clear();
+      head_ = 0;
+    }
+    return c;
+  }
+
+  void Cancel() override {
+    cancelled_ = true;
+    if (response_) response_->Abort();  // a pending read ends at once
+    if (backoff_) backoff_->cancel();
+  }
+
+ private:
+  // Advances the call until it queued a chunk or finished.
+  net::awaitable<void> Step() {
+    if (!prepared_) {
+      prepared_ = true;
+      if (e_->opt_.inline_images || e_->wire_.flavor == Flavor::kMoonshot) {
+        if (Status s = co_await e_->InlineImages(request_); !s.ok()) co_return FinishError(std::move(s));
+      }
+      path_ = request_.prompt ? "/completions" : "/chat/completions";
+      body_ = RenderRequestBody(request_, e_->wire_, request_.stream);
+      key_ = e_->opt_.affinity ? UpstreamEngine::AffinityKey(request_) : 0;
+    }
+    if (response_) co_return co_await ReadStream();
+    co_await StartTry();
+  }
+
+  // Picks a replica and sends; retries what may be retried. Returns with the answer queued
+  // (not streamed), the stream's headers in (`response_`), or the call finished with an error.
+  net::awaitable<void> StartTry() {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    for (;;) {
+      if (cancelled_) co_return FinishError(Status::Unavailable("cancelled"));
+      if (tries_ > 0) {
+        if (!Retryable(last_) || tries_ > e_->opt_.retries) co_return FinishError(last_);
+        LogWarn("upstream attempt failed; retrying", {{"model", e_->info_.id}, {"upstream", e_->names_[tried_.back()]},
+                                                     {"error", last_.message()}, {"request_id", request_.request_id}});
+        // Full jitter: uniform in [0, base * 2^(tries - 1)].
+        auto cap = e_->opt_.retry_backoff.count() << std::min(tries_ - 1, 10);
+        net::steady_timer timer(co_await net::this_coro::executor);
+        timer.expires_after(milliseconds(std::uniform_int_distribution<int64_t>(0, cap)(rng)));
+        backoff_ = &timer;
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        backoff_ = nullptr;
+        if (cancelled_) co_return FinishError(Status::Unavailable("cancelled"));
+        e_->retries_->Increment();
+      }
+      started_ = Clock::now();
+      int r = e_->balancer_.Acquire(key_, tried_, started_);
+      if (r < 0) {
+        if (last_.ok()) last_ = Status::Unavailable(fmt::format("every replica of {} is down or its circuit is open", e_->info_.id));
+        co_return FinishError(last_);
+      }
+      tried_.push_back(r);
+      replica_ = r;
+      ++tries_;
+      if (co_await SendTry()) co_return;  // answered, or streaming
+    }
+  }
+
+  // One try on replica_: true when it answered (queued whole) or its stream began; false when
+  // it failed (last_, the try ended) and another may be made.
+  net::awaitable<bool> SendTry() {
+    auto& rm = e_->replica_metrics_[replica_];
+    auto req = e_->MakeRequest(e_->bases_[replica_], "POST", path_, body_);
+    req.headers.Set("Accept", request_.stream ? "text/event-stream" : "application/json");
+    auto sent = co_await e_->client_.Send(std::move(req));
+    if (!sent.ok()) {
+      rm.Error(ErrorKind(sent.status(), false));
+      co_return Failed(sent.status(), Balancer::Outcome::kFailure);
+    }
+    response_ = std::move(*sent);
+    const std::string& upstream = e_->names_[replica_];
+    if (response_->status() != 200) {
+      auto text = co_await response_->ReadAll(e_->opt_.idle_timeout, kMaxErrorBytes);
+      Status s = UpstreamError(response_->status(), text.ok() ? *text : text.status().message(), upstream);
+      rm.Error(response_->status() >= 500 ? "status_5xx" : "status_4xx");
+      co_return Failed(s, Retryable(s) ? Balancer::Outcome::kFailure : Balancer::Outcome::kNeutral);
+    }
+    last_chunk_ = ChatChunk();
+    last_chunk_.served_by = upstream;
+    if (request_.stream) {
+      sse_ = SseParser();
+      done_ = false;
+      first_.reset();
+      co_return true;
+    }
+    auto text = co_await response_->ReadAll(e_->opt_.idle_timeout, kMaxAnswerBytes);
+    if (!text.ok()) {
+      rm.Error(ErrorKind(text.status(), true));
+      co_return Failed(text.status(), Balancer::Outcome::kFailure);
+    }
+    auto ev = ParseCompletionBody(*text);
+    if (!ev.ok()) {
+      rm.Error("protocol");
+      co_return Failed(ev.status(), Balancer::Outcome::kFailure);
+    }
+    ChatChunk c;
+    c.delta = std::move(ev->delta);
+    c.reasoning = std::move(ev->reasoning);
+    c.tool_calls = std::move(ev->tool_calls);
+    if (!c.delta.empty() || !c.reasoning.empty() || !c.tool_calls.empty()) Queue(std::move(c));
+    last_chunk_.finish = ev->finish.value_or(FinishReason::kStop);
+    if (ev->usage) last_chunk_.usage = *ev->usage;
+    last_chunk_.timings.generation_ms = Seconds(Clock::now() - started_) * 1000;
+    FinishOk();
+    co_return true;
+  }
+
+  // Reads the stream once and queues the events it brought.
+  net::awaitable<void> ReadStream() {
+    auto& rm = e_->replica_metrics_[replica_];
+    const std::string& upstream = e_->names_[replica_];
+    if (cancelled_) co_return Cut(Status::Unavailable("cancelled"));
+    auto piece = co_await response_->Read(e_->opt_.idle_timeout);
+    if (cancelled_) co_return Cut(Status::Unavailable("cancelled"));
+    if (!piece.ok()) {
+      rm.Error(ErrorKind(piece.status(), true));
+      co_return Cut(piece.status().WithContext("upstream " + upstream));
+    }
+    if (!*piece) {
+      if (!done_ && !last_chunk_.finish) {
+        rm.Error("cut");
+        co_return Cut(Status::Unavailable("upstream " + upstream + " ended the stream before it finished"));
+      }
+      if (!last_chunk_.finish) last_chunk_.finish = FinishReason::kStop;
+      auto end = Clock::now();
+      last_chunk_.timings.prompt_ms = Seconds((first_ ? *first_ : end) - started_) * 1000;
+      last_chunk_.timings.generation_ms = first_ ? Seconds(end - *first_) * 1000 : 0;
+      co_return FinishOk();
+    }
+    sse_.Feed(**piece);
+    while (auto data = sse_.Next()) {
+      auto ev = ParseStreamEvent(*data);
+      if (!ev.ok()) {
+        rm.Error("protocol");
+        co_return Cut(ev.status());
+      }
+      if (ev->done) done_ = true;
+      if (ev->finish) last_chunk_.finish = ev->finish;
+      if (ev->usage) last_chunk_.usage = *ev->usage;
+      if (ev->delta.empty() && ev->reasoning.empty() && ev->tool_calls.empty()) continue;
+      if (!first_) {
+        first_ = Clock::now();
+        rm.ttft.Observe(Seconds(*first_ - started_));
+      }
+      ChatChunk c;
+      c.delta = std::move(ev->delta);
+      c.reasoning = std::move(ev->reasoning);
+      c.tool_calls = std::move(ev->tool_calls);
+      Queue(std::move(c));
+    }
+  }
+
+  // A streamed try failed: retried when nothing reached the queue yet, else the call ends.
+  void Cut(Status s) {
+    bool emitted = emitted_;
+    Failed(s, cancelled_ ? Balancer::Outcome::kNeutral : Balancer::Outcome::kFailure);
+    if (emitted || cancelled_) FinishError(last_);
+  }
+
+  // The try on replica_ failed with `s`: it ends; StartTry decides about another.
+  bool Failed(Status s, Balancer::Outcome outcome) {
+    last_ = std::move(s);
+    EndTry(last_, outcome);
+    return false;
+  }
+
+  // Books the end of the try on replica_: its duration, outcome and circuit.
+  void EndTry(const Status& s, Balancer::Outcome outcome) {
+    auto& rm = e_->replica_metrics_[replica_];
+    auto ended = Clock::now();
+    rm.duration.Observe(Seconds(ended - started_));
+    if (cancelled_) outcome = Balancer::Outcome::kNeutral;
+    if (e_->balancer_.Release(replica_, outcome, ended)) {
+      bool open = e_->balancer_.State(replica_).circuit == Circuit::kOpen;
+      rm.circuit_open.Set(open ? 1 : 0);
+      if (open) LogWarn("upstream circuit opened", {{"model", e_->info_.id}, {"upstream", e_->names_[replica_]}, {"error", s.message()}});
+      else LogInfo("upstream circuit closed", {{"model", e_->info_.id}, {"upstream", e_->names_[replica_]}});
+    }
+    if (s.ok()) rm.ok.Increment();
+    else (cancelled_ ? rm.cancelled : rm.failed).Increment();
+    replica_ = -1;
+    response_.reset();  // a connection in the middle of an answer is closed, not pooled
+  }
+
+  void Queue(ChatChunk c) {
+    queue_.push_back(std::move(c));
+    emitted_ = true;
+  }
+
+  void FinishOk() {
+    auto& rm = e_->replica_metrics_[replica_];
+    rm.prompt_tokens.Increment(last_chunk_.usage.prompt_tokens);
+    rm.cached_tokens.Increment(last_chunk_.usage.cached_prompt_tokens);
+    rm.completion_tokens.Increment(last_chunk_.usage.completion_tokens);
+    EndTry(Status::Ok(), Balancer::Outcome::kSuccess);
+    queue_.push_back(std::move(last_chunk_));
+    finished_ = true;
+  }
+
+  void FinishError(Status s) {
+    ChatChunk c;
+    c.finish = cancelled_ ? FinishReason::kCancelled : FinishReason::kError;
+    if (!cancelled_) c.error = std::move(s);
+    queue_.push_back(std::move(c));
+    finished_ = true;
+  }
+
+  std::shared_ptr<UpstreamEngine> e_;
+  ChatRequest request_;
+  bool prepared_ = false;
+  std::string_view path_;
+  std::string body_;
+  uint64_t key_ = 0;
+  bool cancelled_ = false;
+  bool finished_ = false;    // the final chunk is queued
+  bool emitted_ = false;     // something was queued: no other replica may answer any more
+  // Tries so far and where; the last failure.
+  int tries_ = 0;
+  boost::container::small_vector<int, 4> tried_;
+  Status last_;
+  net::steady_timer* backoff_ = nullptr;  // while waiting between tries
+  // The current try: its replica (-1: none), start, response, and for a stream its state.
+  int replica_ = -1;
+  Clock::time_point started_;
+  std::unique_ptr<http::ClientResponse> response_;
+  SseParser sse_;
+  bool done_ = false;  // "[DONE]" seen
+  std::optional<Clock::time_point> first_;
+  ChatChunk last_chunk_;  // the final chunk being made: finish, usage, timings, served_by
+  // Chunks for the consumer: queue_[head_..].
+  boost::container::small_vector<ChatChunk, 2> queue_;
+  size_t head_ = 0;
+};
+
+Result<std::shared_ptr<ChunkStream>> UpstreamEngine::Submit(ChatRequest request, net::any_io_executor) {
+  if (stopped_) return Status::Unavailable("the server is shutting down");
+  // All replicas down: say so now, so the pipeline can go to a fallback model at once.
+  if (!balancer_.AnyAvailable(Clock::now()))
+    return Status::Unavailable(fmt::format("every replica of {} is down or its circuit is open", info_.id));
+  return std::shared_ptr<ChunkStream>(std::make_shared<UpstreamCall>(shared_from_this(), std::move(request)));
+}
 
 }  // namespace
 
