@@ -36,6 +36,7 @@ class ReadAhead {
   // Shared with the read's completion, which may run after the session is gone (the socket
   // closed under it): the bytes land here, not in the session's buffer.
   struct State {
+    State() {}  // user-provided: make_shared must not zero `bytes` (4 KiB) per request
     bool done = false;
     boost::system::error_code ec;
     size_t n = 0;
