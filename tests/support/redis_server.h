@@ -13,7 +13,19 @@ namespace lingxi::testing {
 
 class RedisServer {
  public:
-  RedisServer() : port_(FreePort()) { Start(); }
+  RedisServer() : port_(FreePort()) {
+    // A free port can be taken by a test in another process before redis binds it: pick
+    // another then. (Start() alone keeps the port: a restart must come back on it.)
+    for (int attempt = 0;; ++attempt) {
+      try {
+        Start();
+        return;
+      } catch (const std::runtime_error& e) {
+        if (attempt == 4 || std::string(e.what()).find("Address already in use") == std::string::npos) throw;
+        port_ = FreePort();
+      }
+    }
+  }
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   void Stop() { process_.reset(); }
