@@ -1,5 +1,6 @@
 #include "api/openai_request.h"
 
+#include <boost/container/small_vector.hpp>
 #include <simdjson.h>
 
 #include <charconv>
@@ -35,7 +36,36 @@ Status Bad(std::string_view field, std::string_view what) {
   return Status::InvalidArgument(fmt::format("{}: {}", field, what));
 }
 
-// The field, or nothing when it is absent or null (both mean "not given").
+// A request object's top-level fields, read once. The parsers ask for some thirty names;
+// looking each up here is a scan of a few string views, where simdjson would walk the object
+// and measure the key every time. The first of duplicate names wins, as with simdjson.
+class Fields {
+ public:
+  explicit Fields(sj::object o) {
+    for (auto [key, value] : o) items_.emplace_back(key, value);
+  }
+  // The field, or nothing when it is absent or null (both mean "not given").
+  std::optional<sj::element> Get(std::string_view key) const {
+    for (const auto& [k, v] : items_)
+      if (k == key) return v.is_null() ? std::nullopt : std::optional<sj::element>(v);
+    return std::nullopt;
+  }
+  const auto& items() const { return items_; }
+
+ private:
+  boost::container::small_vector<std::pair<std::string_view, sj::element>, 16> items_;
+};
+
+std::optional<sj::element> Field(const Fields& f, std::string_view key) { return f.Get(key); }
+
+std::optional<std::string_view> StringField(const Fields& f, std::string_view key) {
+  std::string_view v;
+  auto e = f.Get(key);
+  if (!e || e->get_string().get(v) != kOk) return std::nullopt;
+  return v;
+}
+
+// The same for a nested object, looked up directly.
 std::optional<sj::element> Field(sj::object o, std::string_view key) {
   sj::element e;
   if (o[key].get(e) != kOk || e.is_null()) return std::nullopt;
@@ -59,7 +89,7 @@ bool IntegerOf(sj::element e, int64_t& v) {
 }
 
 // Reads an optional number field within [lo, hi].
-Status Number(sj::object j, const char* field, float& out, double lo, double hi) {
+Status Number(const Fields& j, const char* field, float& out, double lo, double hi) {
   auto e = Field(j, field);
   if (!e) return Status::Ok();
   double v;
@@ -69,7 +99,7 @@ Status Number(sj::object j, const char* field, float& out, double lo, double hi)
   return Status::Ok();
 }
 
-Status Integer(sj::object j, const char* field, int& out, int64_t lo, int64_t hi) {
+Status Integer(const Fields& j, const char* field, int& out, int64_t lo, int64_t hi) {
   auto e = Field(j, field);
   if (!e) return Status::Ok();
   int64_t v;
@@ -80,7 +110,7 @@ Status Integer(sj::object j, const char* field, int& out, int64_t lo, int64_t hi
 }
 
 // Fields shared by every generation endpoint (OpenAI's plus llama.cpp's extensions).
-Status ParseSampling(sj::object j, engine::SamplingParams& p) {
+Status ParseSampling(const Fields& j, engine::SamplingParams& p) {
   Status s;
   if (!(s = Number(j, "temperature", p.temperature, 0, 2)).ok()) return s;
   if (!(s = Number(j, "top_p", p.top_p, 0, 1)).ok()) return s;
@@ -181,10 +211,10 @@ std::string JsonTextOf(sj::element e) {
   }
 }
 
-Status ParseUpstreamFields(sj::object j, ParsedChat& out) {
+Status ParseUpstreamFields(const Fields& j, ParsedChat& out) {
   auto& r = out.request;
-  r.passthrough.reserve(j.size());
-  for (auto [key, value] : j)
+  r.passthrough.reserve(j.items().size());
+  for (const auto& [key, value] : j.items())
     if (!Interpreted(key)) r.passthrough.emplace_back(std::string(key), JsonTextOf(value));
   if (auto e = Field(j, "tools")) {
     if (!e->is_array()) return Bad("tools", "expected an array of tools");
@@ -202,7 +232,7 @@ Status ParseUpstreamFields(sj::object j, ParsedChat& out) {
     if (e->get_bool().get(on) == kOk) r.thinking = on;
     else if (e->get_object().get(o) == kOk && (type = StringField(o, "type"))) r.thinking = *type != "disabled";
     else return Bad("thinking", "expected true, false or {\"type\": \"enabled\"|\"disabled\"}");
-  } else if (sj::object k; j["chat_template_kwargs"].get_object().get(k) == kOk) {
+  } else if (sj::object k; (e = Field(j, "chat_template_kwargs")) && e->get_object().get(k) == kOk) {
     for (const char* name : {"thinking", "enable_thinking"})
       if (bool on; k[name].get_bool().get(on) == kOk) r.thinking = on;
   }
@@ -219,7 +249,7 @@ Status ParseUpstreamFields(sj::object j, ParsedChat& out) {
   return Status::Ok();
 }
 
-Status ParseModel(sj::object j, std::string& model) {
+Status ParseModel(const Fields& j, std::string& model) {
   if (auto e = Field(j, "model")) {
     std::string_view m;
     if (e->get_string().get(m) != kOk) return Bad("model", "expected a string");
@@ -229,12 +259,13 @@ Status ParseModel(sj::object j, std::string& model) {
   return Status::Ok();
 }
 
-Status ParseModelAndStream(sj::object j, ParsedChat& out) {
+Status ParseModelAndStream(const Fields& j, ParsedChat& out) {
   if (Status s = ParseModel(j, out.request.model); !s.ok()) return s;
   if (auto e = Field(j, "stream")) {
     if (e->get_bool().get(out.request.stream) != kOk) return Bad("stream", "expected true or false");
   }
-  if (sj::object so; j["stream_options"].get_object().get(so) == kOk) {
+  auto options = Field(j, "stream_options");
+  if (sj::object so; options && options->get_object().get(so) == kOk) {
     bool usage = false;
     if (so["include_usage"].get_bool().get(usage) == kOk) out.include_usage = usage;
   }
@@ -271,9 +302,11 @@ Result<ContentPart> ParsePart(sj::element part, size_t msg, size_t index) {
   return p;
 }
 
-Status ParseMessages(sj::object j, std::vector<engine::Message>& out) {
+Status ParseMessages(const Fields& j, std::vector<engine::Message>& out) {
   sj::array list;
-  if (j["messages"].get_array().get(list) != kOk || list.size() == 0) return Bad("messages", "expected a non-empty array");
+  auto messages = Field(j, "messages");
+  if (!messages || messages->get_array().get(list) != kOk || list.size() == 0)
+    return Bad("messages", "expected a non-empty array");
   size_t i = 0;
   for (sj::element item : list) {
     auto where = [i] { return MessageAt(i); };
@@ -323,8 +356,9 @@ Status ParseMessages(sj::object j, std::vector<engine::Message>& out) {
 }  // namespace
 
 Result<ParsedChat> ParseChatCompletion(const std::string& body) {
-  auto j = ParseObject(body);
-  if (!j.ok()) return j.status();
+  auto o = ParseObject(body);
+  if (!o.ok()) return o.status();
+  const Fields fields(*o), *j = &fields;
   ParsedChat out;
   Status s;
   if (!(s = ParseModelAndStream(*j, out)).ok()) return s;
@@ -335,8 +369,9 @@ Result<ParsedChat> ParseChatCompletion(const std::string& body) {
 }
 
 Result<ParsedChat> ParseCompletion(const std::string& body) {
-  auto j = ParseObject(body);
-  if (!j.ok()) return j.status();
+  auto o = ParseObject(body);
+  if (!o.ok()) return o.status();
+  const Fields fields(*o), *j = &fields;
   ParsedChat out;
   Status s;
   if (!(s = ParseModelAndStream(*j, out)).ok()) return s;
@@ -350,8 +385,9 @@ Result<ParsedChat> ParseCompletion(const std::string& body) {
 }
 
 Result<ParsedChat> ParsePredict(const std::string& body) {
-  auto j = ParseObject(body);
-  if (!j.ok()) return j.status();
+  auto o = ParseObject(body);
+  if (!o.ok()) return o.status();
+  const Fields fields(*o), *j = &fields;
   ParsedChat out;
   Status s;
   if (!(s = ParseModel(*j, out.request.model)).ok()) return s;
@@ -375,8 +411,9 @@ Result<ParsedChat> ParsePredict(const std::string& body) {
   if (auto e = Field(*j, "params")) {
     sj::object params;
     if (e->get_object().get(params) != kOk) return Bad("params", "expected an object of sampling parameters");
-    if (!(s = ParseSampling(params, out.request.sampling)).ok()) return s.WithContext("params");
-    if (!(s = ParseUpstreamFields(params, out)).ok()) return s.WithContext("params");
+    const Fields param_fields(params);
+    if (!(s = ParseSampling(param_fields, out.request.sampling)).ok()) return s.WithContext("params");
+    if (!(s = ParseUpstreamFields(param_fields, out)).ok()) return s.WithContext("params");
   }
   return out;
 }
@@ -385,7 +422,7 @@ Result<ParsedEmbedding> ParseEmbeddings(const std::string& body) {
   auto j = ParseObject(body);
   if (!j.ok()) return j.status();
   ParsedEmbedding out;
-  if (Status s = ParseModel(*j, out.model); !s.ok()) return s;
+  if (Status s = ParseModel(Fields(*j), out.model); !s.ok()) return s;
   sj::element input;
   if (j->at_key("input").get(input) != kOk) return Bad("input", "expected a string or an array of strings");
   sj::array list;
