@@ -1,13 +1,10 @@
 #include "http/wire.h"
 
-#include <sys/socket.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <array>
-#include <cerrno>
 #include <ctime>
 #include <optional>
 #include <string_view>

@@ -1,4 +1,4 @@
-// Internal to http/: how the server puts responses on the wire and watches a connection.
+// Internal to http/: how the server puts responses on the wire, lingers and logs.
 // Each function runs on the connection's own thread; none keeps state between calls.
 #pragma once
 
@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <utility>
 
 #include "http/deadline.h"
