@@ -34,7 +34,7 @@ class ChunkStream {
 
 // A ChunkStream filled by a producer that runs apart from the consumer: the embedded engine's
 // inference thread, or a cache replay. The producer uses the Mailbox side (Push, Close,
-// cancelled, OnCancel).
+// cancelled).
 class MailboxStream final : public ChunkStream, public Mailbox<ChatChunk> {
  public:
   using Mailbox<ChatChunk>::Mailbox;

@@ -17,9 +17,8 @@ void RequestParser::on_field_impl(boost::beast::http::field, string_view name, s
 }
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {
-  // The server checked the length against its limit before the body is read. The spare 64
-  // bytes are the padding a JSON parser (simdjson) reads past the end: no copy to add it.
-  if (length) req_.body.reserve(static_cast<size_t>(*length) + 64);
+  // The server checked the length against its limit before the body is read.
+  if (length) req_.body.reserve(static_cast<size_t>(*length) + kBodyPadding);
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code&) {

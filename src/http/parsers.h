@@ -5,11 +5,17 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 
+#include <cstddef>
+
 #include <string>
 
 #include "http/message.h"
 
 namespace lingxi::http {
+
+// Spare capacity left after a body: the bytes a JSON parser (simdjson) may read past the
+// end, so the body is parsed where it lies instead of being copied to add them.
+inline constexpr size_t kBodyPadding = 64;
 
 // Fills a Request: method, version, target, path and query, headers, body.
 class RequestParser : public boost::beast::http::basic_parser<true> {
@@ -51,8 +57,8 @@ class ResponseParser : public boost::beast::http::basic_parser<false> {
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    // As for requests: room for a JSON parser's padding. Large bodies are read in pieces.
-    if (length && *length <= (1u << 20)) body_.reserve(static_cast<size_t>(*length) + 64);
+    // Large bodies are read in pieces; a whole one keeps room for the padding.
+    if (length && *length <= (1u << 20)) body_.reserve(static_cast<size_t>(*length) + kBodyPadding);
   }
   std::size_t on_body_impl(string_view body, error_code&) override {
     body_.append(body.data(), body.size());

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "engine/inline_fifo.h"
 #include "engine/upstream/balancer.h"
 #include "engine/upstream/openai_wire.h"
 #include "engine/upstream/sse.h"
@@ -109,7 +110,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
     info_.parallel = 0;
     info_.embeddings = true;
     retries_ = &metrics_.Retries(info_.id);
-    for (const auto& b : bases_) replica_metrics_.push_back(metrics_.ForReplica(info_.id, b.ToString()));
+    for (const auto& name : names_) replica_metrics_.push_back(metrics_.ForReplica(info_.id, name));
     if (opt_.health_interval.count() > 0)
       net::co_spawn(health_io_, HealthLoop(shared_from_this()), net::detached);
     LogInfo("upstream ready", {{"model", info_.id}, {"upstream_model", model}, {"flavor", FlavorName(*flavor)},
@@ -180,8 +181,8 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
         bool ok = co_await Probe(i);
         if (balancer_.SetHealthy(i, ok)) {
           replica_metrics_[i].healthy.Set(ok ? 1 : 0);
-          if (ok) LogInfo("upstream replica healthy again", {{"model", info_.id}, {"upstream", bases_[i].ToString()}});
-          else LogWarn("upstream replica failed its health check", {{"model", info_.id}, {"upstream", bases_[i].ToString()}});
+          if (ok) LogInfo("upstream replica healthy again", {{"model", info_.id}, {"upstream", names_[i]}});
+          else LogWarn("upstream replica failed its health check", {{"model", info_.id}, {"upstream", names_[i]}});
         }
       }
       timer.expires_after(opt_.health_interval);
@@ -249,7 +250,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
       if (res.ok()) text = co_await (*res)->ReadAll(opt_.idle_timeout, kMaxAnswerBytes);
       else text = res.status();
       Status s = !text.ok() ? text.status()
-                 : (*res)->status() != 200 ? UpstreamError((*res)->status(), *text, bases_[r].ToString())
+                 : (*res)->status() != 200 ? UpstreamError((*res)->status(), *text, names_[r])
                                            : Status::Ok();
       balancer_.Release(r, s.ok() ? Balancer::Outcome::kSuccess : Retryable(s) ? Balancer::Outcome::kFailure : Balancer::Outcome::kNeutral,
                         Clock::now());
@@ -262,7 +263,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
           if (j.contains("usage") && j["usage"].is_object()) e.prompt_tokens = j["usage"].value("prompt_tokens", 0);
         }
         if (e.vectors.size() != inputs.size()) {
-          last = Status::BadGateway("upstream " + bases_[r].ToString() + " returned a malformed embeddings answer");
+          last = Status::BadGateway("upstream " + names_[r] + " returned a malformed embeddings answer");
           break;
         }
         out->Push(std::move(e));
@@ -319,13 +320,8 @@ class UpstreamCall final : public ChunkStream {
   }
 
   std::optional<ChatChunk> TryNext() override {
-    if (head_ == queue_.size()) return std::nullopt;
-    ChatChunk c = std::move(queue_[head_++]);
-    if (head_ == queue_.size()) {
-      queue_.clear();
-      head_ = 0;
-    }
-    return c;
+    if (queue_.empty()) return std::nullopt;
+    return queue_.Pop();
   }
 
   void Cancel() override {
@@ -510,7 +506,7 @@ class UpstreamCall final : public ChunkStream {
   }
 
   void Queue(ChatChunk c) {
-    queue_.push_back(std::move(c));
+    queue_.Push(std::move(c));
     emitted_ = true;
   }
 
@@ -520,7 +516,7 @@ class UpstreamCall final : public ChunkStream {
     rm.cached_tokens.Increment(last_chunk_.usage.cached_prompt_tokens);
     rm.completion_tokens.Increment(last_chunk_.usage.completion_tokens);
     EndTry(Status::Ok(), Balancer::Outcome::kSuccess);
-    queue_.push_back(std::move(last_chunk_));
+    queue_.Push(std::move(last_chunk_));
     finished_ = true;
   }
 
@@ -528,7 +524,7 @@ class UpstreamCall final : public ChunkStream {
     ChatChunk c;
     c.finish = cancelled_ ? FinishReason::kCancelled : FinishReason::kError;
     if (!cancelled_) c.error = std::move(s);
-    queue_.push_back(std::move(c));
+    queue_.Push(std::move(c));
     finished_ = true;
   }
 
@@ -554,9 +550,7 @@ class UpstreamCall final : public ChunkStream {
   bool done_ = false;  // "[DONE]" seen
   std::optional<Clock::time_point> first_;
   ChatChunk last_chunk_;  // the final chunk being made: finish, usage, timings, served_by
-  // Chunks for the consumer: queue_[head_..].
-  boost::container::small_vector<ChatChunk, 2> queue_;
-  size_t head_ = 0;
+  InlineFifo<ChatChunk, 2> queue_;  // chunks for the consumer
 };
 
 Result<std::shared_ptr<ChunkStream>> UpstreamEngine::Submit(ChatRequest request, net::any_io_executor) {
