@@ -16,6 +16,7 @@
 #include "core/version.h"
 #include "http/deadline.h"
 #include "http/parsers.h"
+#include "http/write_batch.h"
 
 namespace lingxi::http {
 
@@ -232,7 +233,7 @@ Task<Result<std::unique_ptr<Connection>>> HttpClient::Connect(const Url& url) {
   auto [cec, _] = co_await net::async_connect(conn->socket(), endpoints, kTuple);
   if (cec) co_return NetError("connect", url, cec, conn->deadline->expired());
   conn->socket().set_option(tcp::no_delay(true));
-  conn->socket().non_blocking(true);  // a plain request is written at once when it can be (TryWrite)
+  conn->socket().non_blocking(true);  // writes go out whole without waiting when they can (BatchedWrite)
   if (url.tls()) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
       co_return Status::BadGateway(fmt::format("TLS to {}: cannot set the server name", url.ToString()));
@@ -263,7 +264,8 @@ Task<Result<std::unique_ptr<ClientResponse>>> HttpClient::Send(ClientRequest req
     Deadline& deadline = *conn->deadline;
     deadline.ExpiresAfter(request.header_timeout);
     beast::error_code wec;
-    size_t sent = conn->tls ? 0 : TryWrite(conn->socket(), net::buffer(wire));
+    size_t sent = 0;
+    if (!conn->tls) sent = co_await BatchedWrite(conn->socket(), {net::buffer(wire), net::const_buffer()});
     if (sent == kWriteFailed) {
       wec = net::error::broken_pipe;
     } else if (sent < wire.size()) {

@@ -38,17 +38,4 @@ class Deadline {
   std::shared_ptr<State> state_;  // shared with the pending timer wait
 };
 
-// Writes what the socket takes now, without waiting: on a socket in non-blocking mode a
-// small message usually goes whole, and the caller skips the asynchronous write (a trip
-// through the event loop and a coroutine suspension). Returns the bytes written, or
-// kWriteFailed when the connection is broken.
-inline constexpr size_t kWriteFailed = static_cast<size_t>(-1);
-template <typename Buffers>
-size_t TryWrite(boost::asio::ip::tcp::socket& socket, const Buffers& buffers) {
-  boost::system::error_code ec;
-  size_t n = socket.write_some(buffers, ec);
-  if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) return 0;
-  return ec ? kWriteFailed : n;
-}
-
 }  // namespace lingxi::http

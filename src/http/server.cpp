@@ -86,7 +86,7 @@ struct Server::Impl {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      socket.non_blocking(true, ec);  // writes are tried at once first (TryWrite)
+      socket.non_blocking(true, ec);  // writes go out whole without waiting when they can (BatchedWrite)
       net::co_spawn(ctx, Session(std::move(socket)), [](std::exception_ptr e) {
         if (!e) return;
         try { std::rethrow_exception(e); } catch (const std::exception& ex) {

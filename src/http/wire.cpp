@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/version.h"
+#include "http/write_batch.h"
 
 namespace lingxi::http::wire {
 namespace {
@@ -82,27 +83,21 @@ void RenderHead(std::string& out, const Request& req, const Response& res, bool 
   out += "\r\n";
 }
 
-// Writes everything or fails; a cut by the deadline reads as a failure like any other.
-using Buffers = std::array<net::const_buffer, 2>;
+using Buffers = WriteBuffers;
 
-// What TryWrite left of `buffers` after `written` bytes, written asynchronously.
-net::awaitable<bool> WriteRest(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds timeout,
-                               Buffers buffers, size_t written) {
+// Writes `a` then `b` with the turn's batch (write_batch.h), and asynchronously what the
+// socket did not take then. All or fail; a cut by the deadline is a failure like any other.
+net::awaitable<bool> WriteAll(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds timeout,
+                              std::string_view a, std::string_view b = {}) {
+  Buffers buffers{net::buffer(a), net::buffer(b)};
+  size_t written = co_await BatchedWrite(socket, buffers);
+  if (written == a.size() + b.size()) co_return true;
   if (written == kWriteFailed) co_return false;
   deadline.ExpiresAfter(timeout);
   beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(written);
   auto [ec, _] = co_await net::async_write(socket, rest, kTuple);
   co_return !ec;
-}
-
-// Writes `a` then `b`; a message the socket takes at once costs no suspension.
-net::awaitable<bool> WriteAll(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds timeout,
-                              std::string_view a, std::string_view b = {}) {
-  Buffers buffers{net::buffer(a), net::buffer(b)};
-  size_t n = TryWrite(socket, buffers);
-  if (n == a.size() + b.size()) co_return true;
-  co_return co_await WriteRest(socket, deadline, timeout, buffers, n);
 }
 
 }  // namespace
@@ -122,10 +117,7 @@ net::awaitable<std::pair<bool, uint64_t>> WriteResponse(tcp::socket& socket, Dea
       out += body;
       body = {};
     }
-    Buffers buffers{net::buffer(out), net::buffer(body)};
-    size_t n = TryWrite(socket, buffers);  // the usual case: all of it, with no suspension
-    bool ok = n == out.size() + body.size();
-    if (!ok) ok = co_await WriteRest(socket, deadline, write_timeout, buffers, n);
+    bool ok = co_await WriteAll(socket, deadline, write_timeout, out, body);
     co_return std::pair{ok, uint64_t{out.size() + body.size()}};
   }
   RenderHead(out, req, res, keep_alive, false, std::nullopt);
