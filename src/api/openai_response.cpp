@@ -16,10 +16,10 @@ void WriteTimings(JsonWriter& w, const engine::ChatChunk& c) {
   w.BeginObject()
       .Key("cache_n").Int(c.usage.cached_prompt_tokens)
       .Key("prompt_n").Int(c.timings.prompt_processed)
-      .Key("prompt_ms").Double(c.timings.prompt_ms)
+      .Key("prompt_ms").Fixed3(c.timings.prompt_ms)
       .Key("predicted_n").Int(c.usage.completion_tokens)
-      .Key("predicted_ms").Double(c.timings.generation_ms)
-      .Key("queue_ms").Double(c.timings.queue_ms)
+      .Key("predicted_ms").Fixed3(c.timings.generation_ms)
+      .Key("queue_ms").Fixed3(c.timings.queue_ms)
       .EndObject();
 }
 

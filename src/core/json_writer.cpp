@@ -125,6 +125,24 @@ JsonWriter& JsonWriter::Double(double v) {
   return *this;
 }
 
+JsonWriter& JsonWriter::Fixed3(double v) {
+  if (!std::isfinite(v) || std::fabs(v) >= 1e15) return Double(v);
+  Separate();
+  // In thousandths as an integer: a few divisions, where shortest-form printing is a search.
+  int64_t m = std::llround(v * 1000);
+  if (m < 0) {
+    out_ += '-';
+    m = -m;
+  }
+  char buf[24];
+  out_.append(buf, std::to_chars(buf, buf + sizeof buf, m / 1000).ptr);
+  int frac = static_cast<int>(m % 1000);
+  char digits[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                    static_cast<char>('0' + frac % 10)};
+  out_.append(digits, 4);
+  return *this;
+}
+
 JsonWriter& JsonWriter::Bool(bool v) {
   Separate();
   out_ += v ? "true" : "false";

@@ -26,6 +26,7 @@ class JsonWriter {
   JsonWriter& String(std::string_view s);
   JsonWriter& Int(int64_t v);
   JsonWriter& Double(double v);  // shortest form that reads back the same; NaN/inf -> null
+  JsonWriter& Fixed3(double v);  // rounded to 3 decimals ("12.345", "0.000"); NaN/inf -> null
   JsonWriter& Bool(bool v);
   JsonWriter& Null();
   // JSON text that is already valid (a tool_calls array kept verbatim from an upstream).

@@ -75,19 +75,30 @@ Result<Url> Url::Parse(std::string_view text) {
   return u;
 }
 
-std::string Url::Origin() const {
+void Url::AppendOrigin(std::string& out) const {
   bool v6 = host.find(':') != std::string::npos;
+  out.append(scheme).append(v6 ? "://[" : "://").append(host).append(v6 ? "]:" : ":").append(port);
+}
+
+std::string Url::Origin() const {
   std::string out;
   out.reserve(scheme.size() + host.size() + port.size() + 6);
-  out.append(scheme).append(v6 ? "://[" : "://").append(host).append(v6 ? "]:" : ":").append(port);
+  AppendOrigin(out);
   return out;
 }
 
-std::string Url::HostHeader() const {
+void Url::AppendHostHeader(std::string& out) const {
   bool v6 = host.find(':') != std::string::npos;
-  std::string h = v6 ? "[" + host + "]" : host;
-  if (port != (tls() ? "443" : "80")) h += ":" + port;
-  return h;
+  if (v6) out += '[';
+  out += host;
+  if (v6) out += ']';
+  if (port != (tls() ? "443" : "80")) out.append(":").append(port);
+}
+
+std::string Url::HostHeader() const {
+  std::string out;
+  AppendHostHeader(out);
+  return out;
 }
 
 std::string Url::ToString() const { return scheme + "://" + HostHeader() + path; }
@@ -134,7 +145,7 @@ std::string RenderRequest(const ClientRequest& r) {
   out += ' ';
   out += r.url.path.empty() ? std::string_view("/") : std::string_view(r.url.path);
   out += " HTTP/1.1\r\nHost: ";
-  out += r.url.HostHeader();
+  r.url.AppendHostHeader(out);
   out += "\r\nUser-Agent: lingxi/" LINGXI_VERSION "\r\n";
   for (const auto& [k, v] : r.headers.entries()) {
     out += k;
@@ -196,7 +207,7 @@ std::unique_ptr<Connection> HttpClient::Checkout(const std::string& origin, cons
   auto it = idle_.find(origin);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
-  auto now = Clock::now();
+  auto now = CoarseNow();
   // Most recently returned first: the one least likely to have been closed by the server.
   for (size_t i = list.size(); i-- > 0;) {
     if (list[i]->executor != ex) continue;
@@ -210,7 +221,7 @@ std::unique_ptr<Connection> HttpClient::Checkout(const std::string& origin, cons
 }
 
 void HttpClient::Return(std::unique_ptr<Connection> conn) {
-  conn->idle_since = Clock::now();
+  conn->idle_since = CoarseNow();
   conn->deadline->Never();
   std::lock_guard lock(mu_);
   if (closed_) return;

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <memory>
 
+#include "core/coarse_clock.h"
+
 namespace lingxi::http {
 
 class Deadline {
@@ -28,7 +30,8 @@ class Deadline {
   Deadline& operator=(const Deadline&) = delete;
 
   void ExpiresAt(Clock::time_point at);
-  void ExpiresAfter(Clock::duration d) { ExpiresAt(Clock::now() + d); }
+  // From the coarse clock: a deadline may come up to a tick (~4 ms) early, nothing for timeouts.
+  void ExpiresAfter(Clock::duration d) { ExpiresAt(CoarseNow() + d); }
   void Never();
   // The deadline passed and the socket's operations were cancelled. Cleared by the setters.
   bool expired() const;

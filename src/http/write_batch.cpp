@@ -63,6 +63,7 @@ struct Flush {
 
 }  // namespace
 
+// Not a coroutine itself: the awaitable is the initiation's own, one frame less per write.
 net::awaitable<size_t> BatchedWrite(net::ip::tcp::socket& socket, WriteBuffers buffers) {
   auto queue = [&socket, buffers](auto handler) {
     if (!filling) {
@@ -73,7 +74,7 @@ net::awaitable<size_t> BatchedWrite(net::ip::tcp::socket& socket, WriteBuffers b
     }
     filling->writes.push_back(Write{&socket, buffers, std::move(handler)});
   };
-  co_return co_await net::async_initiate<const net::use_awaitable_t<>, void(size_t)>(queue, net::use_awaitable);
+  return net::async_initiate<const net::use_awaitable_t<>, void(size_t)>(queue, net::use_awaitable);
 }
 
 }  // namespace lingxi::http

@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -38,6 +39,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 
 std::string Metrics::Serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
 
+namespace {
+uint64_t NextInstance() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
+}
+}  // namespace
+
 HttpMetrics::HttpMetrics(Metrics& m)
     : requests_(prometheus::BuildCounter()
                     .Name("lingxi_http_requests_total")
@@ -55,20 +63,39 @@ HttpMetrics::HttpMetrics(Metrics& m)
                      .Name("lingxi_http_requests_in_flight")
                      .Help("HTTP requests being read, handled or written")
                      .Register(m.registry())
-                     .Add({})) {}
+                     .Add({})),
+      instance_(NextInstance()) {}
 
 void HttpMetrics::OnRequestStart() { in_flight_.Increment(); }
 
 const HttpMetrics::Series& HttpMetrics::SeriesFor(std::string_view route, std::string_view method, int status) {
+  // Consecutive requests on a thread are mostly alike: the last answer is checked first,
+  // without formatting the key or taking the lock. Series live as long as `this`.
+  struct Last {
+    uint64_t owner = 0;
+    std::string route, method;
+    int status = 0;
+    const Series* series = nullptr;
+  };
+  thread_local Last last;
+  if (last.owner == instance_ && last.status == status && last.route == route && last.method == method) return *last.series;
   char key[256];
   auto end = fmt::format_to_n(key, sizeof key, "{} {} {}", route, method, status);
   std::string_view k(key, std::min(end.size, sizeof key));
-  std::lock_guard lock(mu_);
-  if (auto it = series_.find(k); it != series_.end()) return it->second;
-  std::string r(route), s = std::to_string(status);
-  Series series{&requests_.Add({{"route", r}, {"method", std::string(method)}, {"status", s}}),
-                &duration_.Add({{"route", r}, {"status", s}}, LatencyBuckets()), &response_bytes_.Add({{"route", r}})};
-  return series_.emplace(std::string(k), series).first->second;
+  const Series* found;
+  {
+    std::lock_guard lock(mu_);
+    auto it = series_.find(k);
+    if (it == series_.end()) {
+      std::string r(route), s = std::to_string(status);
+      Series series{&requests_.Add({{"route", r}, {"method", std::string(method)}, {"status", s}}),
+                    &duration_.Add({{"route", r}, {"status", s}}, LatencyBuckets()), &response_bytes_.Add({{"route", r}})};
+      it = series_.emplace(std::string(k), series).first;
+    }
+    found = &it->second;  // map nodes do not move
+  }
+  last = Last{instance_, std::string(route), std::string(method), status, found};
+  return *found;
 }
 
 void HttpMetrics::OnRequestEnd(const http::RequestRecord& r) {

@@ -68,6 +68,7 @@ class HttpMetrics : public http::Observer {
   prometheus::Gauge& in_flight_;
   std::mutex mu_;
   std::unordered_map<std::string, Series, KeyHash, std::equal_to<>> series_;  // guarded by mu_
+  const uint64_t instance_;  // tells this from a later HttpMetrics at the same address
 };
 
 }  // namespace lingxi::metrics

@@ -48,5 +48,11 @@ TEST(JsonWriterTest, NonFiniteNumbersBecomeNull) {
   EXPECT_EQ(json::parse(w.text()), json::parse("[null,null,3]"));
 }
 
+TEST(JsonWriterTest, Fixed3RoundsToThousandths) {
+  JsonWriter w;
+  w.BeginArray().Fixed3(12.3456).Fixed3(0).Fixed3(0.0004).Fixed3(-1.5).Fixed3(-0.0006).Fixed3(7.0995).Fixed3(1.0 / 0.0).Fixed3(2e15).EndArray();
+  EXPECT_EQ(w.text(), "[12.346,0.000,0.000,-1.500,-0.001,7.100,null,2e+15]");
+}
+
 }  // namespace
 }  // namespace lingxi::testing
