@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -31,16 +33,46 @@ constexpr auto kSpecial = [] {
   return t;
 }();
 
-}  // namespace
+// Whether any of the 8 bytes in `w` is special: below 0x20, '"', '\\' or 0x80 and up. Exact
+// for "any" (the borrows of the zero-byte test only mark bytes above a true hit).
+inline bool AnySpecial(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+  uint64_t hits = (w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes);
+  return ((hits & ~w) | w) & kHigh;  // ~w drops bytes >= 0x80 from the tests; `| w` counts them
+}
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.reserve(out.size() + s.size() + 2);
+// The end of the run from `i` that needs no escaping: 8 bytes at a time, then byte by byte.
+size_t PlainRun(std::string_view s, size_t i) {
+  while (s.size() - i >= 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (AnySpecial(w)) break;
+    i += 8;
+  }
+  while (i < s.size() && !kSpecial[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
+// `s` as a JSON string, then `colon` when set. Most strings (keys above all) are short and
+// need no escaping: they go in with one append, where the general path appends per piece.
+void AppendQuoted(std::string& out, std::string_view s, bool colon) {
+  size_t plain = PlainRun(s, 0);
+  if (plain == s.size() && s.size() <= 128) {
+    char buf[131];
+    buf[0] = '"';
+    std::memcpy(buf + 1, s.data(), s.size());
+    buf[s.size() + 1] = '"';
+    buf[s.size() + 2] = ':';
+    out.append(buf, s.size() + 2 + (colon ? 1 : 0));
+    return;
+  }
+  out.reserve(out.size() + s.size() + 3);
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one go.
-    size_t run = i;
-    while (run < s.size() && !kSpecial[static_cast<unsigned char>(s[run])]) ++run;
+    size_t run = i == 0 ? plain : PlainRun(s, i);
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;
@@ -69,7 +101,12 @@ void AppendJsonString(std::string& out, std::string_view s) {
     ++i;
   }
   out += '"';
+  if (colon) out += ':';
 }
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) { AppendQuoted(out, s, false); }
 
 void JsonWriter::Separate() {
   if (after_key_) {
@@ -95,8 +132,7 @@ JsonWriter& JsonWriter::Close(char c) {
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
   Separate();
-  AppendJsonString(out_, key);
-  out_ += ':';
+  AppendQuoted(out_, key, true);
   after_key_ = true;
   return *this;
 }

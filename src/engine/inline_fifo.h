@@ -7,6 +7,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 
 namespace lingxi::engine {
@@ -15,10 +16,23 @@ template <typename T, size_t N>
 class InlineFifo {
  public:
   bool empty() const { return head_ == items_.size(); }
-  void Push(T value) { items_.push_back(std::move(value)); }
+  void Push(T&& value) { items_.push_back(std::move(value)); }
   // The oldest value; the queue must not be empty.
   T Pop() {
     T v = std::move(items_[head_++]);
+    Drained();
+    return v;
+  }
+  // The oldest value, or nullopt when empty: moved once, straight into the optional.
+  std::optional<T> TryPop() {
+    if (empty()) return std::nullopt;
+    std::optional<T> v(std::in_place, std::move(items_[head_++]));
+    Drained();
+    return v;
+  }
+
+ private:
+  void Drained() {
     if (head_ == items_.size()) {
       items_.clear();
       head_ = 0;
@@ -26,10 +40,8 @@ class InlineFifo {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
     }
-    return v;
   }
 
- private:
   boost::container::small_vector<T, N> items_;  // not yet taken: items_[head_..]
   size_t head_ = 0;
 };

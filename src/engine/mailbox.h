@@ -59,8 +59,7 @@ class Mailbox {
   // the value, or nullopt when none is queued (closed or not).
   std::optional<T> TryNext() {
     std::lock_guard lock(mu_);
-    if (queue_.empty()) return std::nullopt;
-    return queue_.Pop();
+    return queue_.TryPop();
   }
   void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
 

@@ -181,7 +181,7 @@ Status Pipeline::MayUse(const std::string& key, const std::string& model) const 
   return Status::PermissionDenied(fmt::format("the API key '{}' may not use the model '{}'", key, id));
 }
 
-http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatRequest request,
+http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatRequest&& request,
                                                                boost::asio::any_io_executor executor) {
   if (Status s = MayUse(request.api_key, request.model); !s.ok()) co_return s;
   auto engine = models_.Find(request.model);

@@ -35,7 +35,7 @@ class Answer {
   };
 
  public:
-  Answer(Key, class Pipeline* pipeline, engine::ChatRequest request, boost::asio::any_io_executor executor)
+  Answer(Key, class Pipeline* pipeline, engine::ChatRequest&& request, boost::asio::any_io_executor executor)
       : pipeline_(pipeline), request_(std::move(request)), executor_(std::move(executor)) {}
   ~Answer();
   // Ok once a model has started answering; else the last model's error.
@@ -121,8 +121,9 @@ class Pipeline {
   // Finds the model, answers from the cache when it can (waiting for an identical request in
   // flight rather than asking the engine twice), else submits the request (or its first
   // fallback when the model is unavailable). NotFound for an unknown model; the engine's
-  // refusal (bad request, full queue) otherwise.
-  http::Task<Result<std::shared_ptr<Answer>>> Generate(engine::ChatRequest request, boost::asio::any_io_executor executor);
+  // refusal (bad request, full queue) otherwise. Takes `request` (moved from, not copied:
+  // await the task before `request` goes).
+  http::Task<Result<std::shared_ptr<Answer>>> Generate(engine::ChatRequest&& request, boost::asio::any_io_executor executor);
 
   struct EmbedStarted {
     engine::EngineInfo model;

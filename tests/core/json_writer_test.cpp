@@ -42,6 +42,30 @@ TEST(JsonWriterTest, StringsAreEscapedAndBadUtf8IsReplaced) {
   EXPECT_EQ(j[3].get<std::string>().rfind("\xEF\xBF\xBD", 0), 0u);
 }
 
+TEST(JsonWriterTest, EveryPositionOfASpecialByteIsEscaped) {
+  // Strings are scanned 8 bytes at a time: a special byte in any lane, at any offset from a
+  // word start, or in the tail must be caught.
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (size_t at = 0; at < 27; ++at) {
+      std::string s(27, 'a');
+      s[at] = special;
+      JsonWriter w;
+      w.String(s);
+      EXPECT_EQ(json::parse(w.text()), s) << "byte " << int(special) << " at " << at;
+    }
+  }
+  for (size_t at = 0; at < 27; ++at) {
+    std::string s(27, ' ');
+    s.replace(at, 0, "\xE4\xB8\xAD");  // 中: passed through as it is
+    JsonWriter w;
+    w.String(s);
+    EXPECT_EQ(w.text(), '"' + s + '"');
+  }
+  JsonWriter w;
+  w.String(std::string(40, '~') + "\x7f" + std::string(9, '!'));  // ~ and DEL need no escape
+  EXPECT_EQ(w.text(), '"' + std::string(40, '~') + "\x7f" + std::string(9, '!') + '"');
+}
+
 TEST(JsonWriterTest, NonFiniteNumbersBecomeNull) {
   JsonWriter w;
   w.BeginArray().Double(1.0 / 0.0).Double(1e300 * 1e300 - 1e300 * 1e300).Double(3).EndArray();

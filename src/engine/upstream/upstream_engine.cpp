@@ -301,7 +301,7 @@ class UpstreamEngine : public Engine, public std::enable_shared_from_this<Upstre
 // each read brings them.
 class UpstreamCall final : public ChunkStream {
  public:
-  UpstreamCall(std::shared_ptr<UpstreamEngine> engine, ChatRequest request)
+  UpstreamCall(std::shared_ptr<UpstreamEngine> engine, ChatRequest&& request)
       : e_(std::move(engine)), request_(std::move(request)) {}
 
   ~UpstreamCall() override {
@@ -319,10 +319,7 @@ class UpstreamCall final : public ChunkStream {
     }
   }
 
-  std::optional<ChatChunk> TryNext() override {
-    if (queue_.empty()) return std::nullopt;
-    return queue_.Pop();
-  }
+  std::optional<ChatChunk> TryNext() override { return queue_.TryPop(); }
 
   void Cancel() override {
     cancelled_ = true;
@@ -505,7 +502,7 @@ class UpstreamCall final : public ChunkStream {
     response_.reset();  // a connection in the middle of an answer is closed, not pooled
   }
 
-  void Queue(ChatChunk c) {
+  void Queue(ChatChunk&& c) {
     queue_.Push(std::move(c));
     emitted_ = true;
   }
