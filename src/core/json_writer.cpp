@@ -130,9 +130,24 @@ JsonWriter& JsonWriter::Close(char c) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Key(std::string_view key) {
-  Separate();
-  AppendQuoted(out_, key, true);
+JsonWriter& JsonWriter::Key(JsonKey key) {
+  // The separator, the quoted key and the colon in one append.
+  std::string_view k = key.text();
+  char buf[80];
+  size_t n = 0;
+  if (!first_) buf[n++] = ',';
+  first_ = false;
+  if (k.size() > sizeof buf - 4) {
+    out_.append(buf, n);
+    AppendQuoted(out_, k, true);
+  } else {
+    buf[n++] = '"';
+    std::memcpy(buf + n, k.data(), k.size());
+    n += k.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
+  }
   after_key_ = true;
   return *this;
 }

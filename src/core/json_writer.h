@@ -14,6 +14,22 @@
 
 namespace lingxi {
 
+// An object key written in the source: checked at compile time to need no escaping, so
+// writing it is one append. Keys that come from data are written with AppendJsonString.
+class JsonKey {
+ public:
+  template <size_t N>
+  consteval JsonKey(const char (&text)[N]) : text_(text, N - 1) {  // NOLINT: implicit on purpose
+    for (char c : text_)
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\' || static_cast<unsigned char>(c) >= 0x80)
+        throw "a JsonKey must be plain ASCII without quotes, backslashes or controls";
+  }
+  std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+};
+
 class JsonWriter {
  public:
   // `reserve`: the expected size; most answers and chunks fit the default without regrowing.
@@ -22,7 +38,7 @@ class JsonWriter {
   JsonWriter& EndObject() { return Close('}'); }
   JsonWriter& BeginArray() { return Open('['); }
   JsonWriter& EndArray() { return Close(']'); }
-  JsonWriter& Key(std::string_view key);
+  JsonWriter& Key(JsonKey key);
   JsonWriter& String(std::string_view s);
   JsonWriter& Int(int64_t v);
   JsonWriter& Double(double v);  // shortest form that reads back the same; NaN/inf -> null

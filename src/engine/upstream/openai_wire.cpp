@@ -123,7 +123,11 @@ void RenderMessage(JsonWriter& w, const Message& m, Flavor flavor, bool thinking
   if (!m.tool_calls.empty()) w.Key("tool_calls").Raw(m.tool_calls);  // as the model or client wrote them
   // The hosted K2.5 refuses a thinking-mode assistant tool call without its reasoning, even "".
   bool must_carry = flavor == Flavor::kMoonshot && thinking_on && !m.tool_calls.empty();
-  if (!m.reasoning.empty() || must_carry) w.Key(flavor == Flavor::kVllm ? "reasoning" : "reasoning_content").String(m.reasoning);
+  if (!m.reasoning.empty() || must_carry) {
+    if (flavor == Flavor::kVllm) w.Key("reasoning");
+    else w.Key("reasoning_content");
+    w.String(m.reasoning);
+  }
   w.EndObject();
 }
 
