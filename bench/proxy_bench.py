@@ -71,8 +71,9 @@ def ensure_tools():
             raise RuntimeError(f"{t} still missing after apt-get install")
 
 
-def start_nginx(tmp, name, port, server_body, procs, http_extra=""):
-    """One nginx in its own prefix, single process in the foreground, no access log."""
+def start_nginx(tmp, name, port, server_body, procs, http_extra="", wrapper=()):
+    """One nginx in its own prefix, single process in the foreground, no access log.
+    `wrapper`: a command line to run it under (valgrind)."""
     prefix = os.path.join(tmp, name)
     os.makedirs(os.path.join(prefix, "tmp"))
     error_log = os.path.join(prefix, "error.log")
@@ -99,9 +100,9 @@ http {{
 """)
     log = os.path.join(prefix, "stdout.log")
     with open(log, "w") as out:
-        p = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-e", error_log], stdout=out, stderr=out)
+        p = subprocess.Popen([*wrapper, "nginx", "-p", prefix, "-c", conf, "-e", error_log], stdout=out, stderr=out)
     procs.append(p)
-    wait_ready(port, "/health", p, error_log)
+    wait_ready(port, "/health", p, error_log, timeout=120 if wrapper else 60)
     return p
 
 
@@ -147,16 +148,16 @@ def lingxi_has_upstream(binary):
     return True, ""
 
 
-def start_lingxi(binary, tmp, port, upstream_port, io_threads, procs):
+def start_lingxi(binary, tmp, port, upstream_port, io_threads, procs, wrapper=()):
     log = os.path.join(tmp, "lingxi.log")
-    argv = [binary, "serve", "--port", str(port), "--upstream", f"http://127.0.0.1:{upstream_port}/v1",
+    argv = [*wrapper, binary, "serve", "--port", str(port), "--upstream", f"http://127.0.0.1:{upstream_port}/v1",
             "--set", f"upstream.model={MODEL}", "--set", f"server.io_threads={io_threads}",
             "--set", "log.access_log=false", "--set", "rate_limit.per_ip=off",
             "--set", "cache.enabled=false", "--log-level", "warn"]  # measure the hop, not the cache
     with open(log, "w") as out:
         p = subprocess.Popen(argv, stdout=out, stderr=out)
     procs.append(p)
-    wait_ready(port, "/ready", p, log)
+    wait_ready(port, "/ready", p, log, timeout=120 if wrapper else 60)
     return p
 
 

@@ -21,11 +21,11 @@ bool ModelFailure(const Status& s) {
 
 }  // namespace
 
-Status Answer::Submit(const std::shared_ptr<engine::Engine>& engine) {
+Status Answer::Submit(const std::shared_ptr<engine::Engine>& engine, engine::EngineInfo info) {
   // The request is kept for a fallback model; with none left to try, the engine takes it.
   auto stream = engine->Submit(chain_.empty() ? std::move(request_) : request_, executor_);
   if (!stream.ok()) return stream.status();
-  model_ = engine->info();
+  model_ = std::move(info);
   stream_ = std::move(*stream);
   return Status::Ok();
 }
@@ -211,8 +211,9 @@ http::Task<Result<std::shared_ptr<Answer>>> Pipeline::Generate(engine::ChatReque
 
   Status s = engine.ok() ? Status::Ok() : engine.status();
   if (engine.ok()) {
-    answer->chain_ = (*engine)->info().fallback;
-    s = answer->Submit(*engine);
+    engine::EngineInfo info = (*engine)->info();
+    answer->chain_ = info.fallback;
+    s = answer->Submit(*engine, std::move(info));
   }
   if (!s.ok()) {
     if (!ModelFailure(s)) co_return s;
@@ -233,7 +234,7 @@ bool Pipeline::FallBack(Answer& answer, const Status& why) {
     answer.chain_.erase(answer.chain_.begin());
     auto engine = models_.Find(next);
     if (!engine.ok()) continue;
-    if (!answer.Submit(*engine).ok()) continue;
+    if (!answer.Submit(*engine, (*engine)->info()).ok()) continue;
     fallbacks_.Add({{"from", from}, {"to", answer.model_.id}}).Increment();
     LogWarn("model unavailable; answering with its fallback",
             {{"model", from}, {"fallback", answer.model_.id}, {"error", why.message()},

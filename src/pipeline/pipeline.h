@@ -52,7 +52,7 @@ class Answer {
 
  private:
   friend class Pipeline;
-  Status Submit(const std::shared_ptr<engine::Engine>& engine);
+  Status Submit(const std::shared_ptr<engine::Engine>& engine, engine::EngineInfo info);  // info: engine->info()
   void Replay(const cache::CachedAnswer& cached);  // the answer comes from the cache
   void Tee(const engine::ChatChunk& chunk);        // the leader gathers what it will store
 
