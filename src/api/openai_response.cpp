@@ -3,6 +3,9 @@
 #include "api/json_response.h"
 
 namespace lingxi::api {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 void WriteReasoning(JsonWriter& w, const ResponseMeta& meta, const std::string& reasoning) {
@@ -33,9 +36,9 @@ void WriteHead(JsonWriter& w, const ResponseMeta& meta, bool chunk) {
 std::string Event(const JsonWriter& w) {
   std::string out;
   out.reserve(w.text().size() + 8);
-  out += "data: ";
+  out += "data: "sv;
   out += w.text();
-  out += "\n\n";
+  out += "\n\n"sv;
   return out;
 }
 

@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 
 namespace lingxi {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
@@ -80,7 +83,7 @@ void AppendQuoted(std::string& out, std::string_view s, bool colon) {
     if (c >= 0x80) {
       size_t n = Utf8Length(s, i);
       if (n == 0) {
-        out += "\xEF\xBF\xBD";
+        out += "\xEF\xBF\xBD"sv;
         ++i;
       } else {
         out.append(s.data() + i, n);
@@ -89,13 +92,13 @@ void AppendQuoted(std::string& out, std::string_view s, bool colon) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"': out += "\\\""sv; break;
+      case '\\': out += "\\\\"sv; break;
+      case '\n': out += "\\n"sv; break;
+      case '\r': out += "\\r"sv; break;
+      case '\t': out += "\\t"sv; break;
+      case '\b': out += "\\b"sv; break;
+      case '\f': out += "\\f"sv; break;
       default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
     }
     ++i;
@@ -168,7 +171,7 @@ JsonWriter& JsonWriter::Int(int64_t v) {
 JsonWriter& JsonWriter::Double(double v) {
   Separate();
   if (!std::isfinite(v)) {
-    out_ += "null";
+    out_ += "null"sv;
     return *this;
   }
   char buf[32];  // shortest form that reads back the same
@@ -202,7 +205,7 @@ JsonWriter& JsonWriter::Bool(bool v) {
 
 JsonWriter& JsonWriter::Null() {
   Separate();
-  out_ += "null";
+  out_ += "null"sv;
   return *this;
 }
 

@@ -20,6 +20,7 @@
 
 namespace lingxi::http {
 
+using namespace std::string_view_literals;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 namespace beast = boost::beast;
@@ -144,22 +145,22 @@ std::string RenderRequest(const ClientRequest& r) {
   out += r.method;
   out += ' ';
   out += r.url.path.empty() ? std::string_view("/") : std::string_view(r.url.path);
-  out += " HTTP/1.1\r\nHost: ";
+  out += " HTTP/1.1\r\nHost: "sv;
   r.url.AppendHostHeader(out);
-  out += "\r\nUser-Agent: lingxi/" LINGXI_VERSION "\r\n";
+  out += "\r\nUser-Agent: lingxi/" LINGXI_VERSION "\r\n"sv;
   for (const auto& [k, v] : r.headers.entries()) {
     out += k;
-    out += ": ";
+    out += ": "sv;
     out += v;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
     char num[24];
-    out += "Content-Length: ";
-    out.append(num, fmt::format_to(num, "{}", r.body.size()));
-    out += "\r\n";
+    out += "Content-Length: "sv;
+    out.append(num, std::to_chars(num, num + sizeof num, r.body.size()).ptr);
+    out += "\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
   out += r.body;
   return out;
 }

@@ -5,6 +5,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include <array>
+#include <charconv>
 #include <ctime>
 #include <optional>
 #include <string_view>
@@ -16,6 +17,9 @@
 #include "http/write_batch.h"
 
 namespace lingxi::http::wire {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 namespace net = boost::asio;
@@ -43,12 +47,12 @@ const std::string& HttpDate() {
 // Header values come from handlers; a CR or LF in one would split the response.
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
   out += name;
-  out += ": ";
+  out += ": "sv;
   size_t from = out.size();
   out += value;
   for (size_t i = from; i < out.size(); ++i)
     if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 // The status line and header block, ending with the empty line. `length`: Content-Length,
@@ -56,14 +60,14 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
 void RenderHead(std::string& out, const Request& req, const Response& res, bool keep_alive, bool head,
                 std::optional<uint64_t> length) {
   char num[32];
-  out += "HTTP/1.1 ";
-  out.append(num, fmt::format_to(num, "{}", res.status));
+  out += "HTTP/1.1 "sv;
+  out.append(num, std::to_chars(num, num + sizeof num, res.status).ptr);
   out += ' ';
   auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
   out.append(reason.data(), reason.size());
-  out += "\r\nServer: lingxi/" LINGXI_VERSION "\r\nDate: ";
+  out += "\r\nServer: lingxi/" LINGXI_VERSION "\r\nDate: "sv;
   out += HttpDate();
-  out += "\r\n";
+  out += "\r\n"sv;
   AppendField(out, "X-Request-Id", req.request_id);
   for (const auto& [k, v] : res.headers.entries()) {
     if (EqualsIgnoreCase(k, "Content-Length") || EqualsIgnoreCase(k, "Transfer-Encoding") ||
@@ -72,15 +76,15 @@ void RenderHead(std::string& out, const Request& req, const Response& res, bool 
     AppendField(out, k, v);
   }
   if (length) {
-    out += "Content-Length: ";
-    out.append(num, fmt::format_to(num, "{}", *length));
-    out += "\r\n";
+    out += "Content-Length: "sv;
+    out.append(num, std::to_chars(num, num + sizeof num, *length).ptr);
+    out += "\r\n"sv;
   } else if (!head) {
-    out += "Transfer-Encoding: chunked\r\n";
+    out += "Transfer-Encoding: chunked\r\n"sv;
   }
-  if (!keep_alive) out += "Connection: close\r\n";
-  else if (req.version == 10) out += "Connection: keep-alive\r\n";  // HTTP/1.0 closes unless told
-  out += "\r\n";
+  if (!keep_alive) out += "Connection: close\r\n"sv;
+  else if (req.version == 10) out += "Connection: keep-alive\r\n"sv;  // HTTP/1.0 closes unless told
+  out += "\r\n"sv;
 }
 
 using Buffers = WriteBuffers;
@@ -129,7 +133,7 @@ net::awaitable<std::pair<bool, uint64_t>> WriteResponse(tcp::socket& socket, Dea
     char size[24];
     out.append(size, fmt::format_to(size, "{:x}\r\n", chunk->size()));
     out += *chunk;
-    out += "\r\n";
+    out += "\r\n"sv;
     total += out.size();
     if (!co_await WriteAll(socket, deadline, write_timeout, out)) {
       res.stream.reset();  // the client left: the producer learns it here
