@@ -111,28 +111,6 @@ void AppendQuoted(std::string& out, std::string_view s, bool colon) {
 
 void AppendJsonString(std::string& out, std::string_view s) { AppendQuoted(out, s, false); }
 
-void JsonWriter::Separate() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!first_) out_ += ',';
-  first_ = false;
-}
-
-JsonWriter& JsonWriter::Open(char c) {
-  Separate();
-  out_ += c;
-  first_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::Close(char c) {
-  out_ += c;
-  first_ = false;  // the container was a value of its parent
-  return *this;
-}
-
 JsonWriter& JsonWriter::Key(JsonKey key) {
   // The separator, the quoted key and the colon in one append.
   std::string_view k = key.text();
@@ -183,7 +161,7 @@ JsonWriter& JsonWriter::Fixed3(double v) {
   if (!std::isfinite(v) || std::fabs(v) >= 1e15) return Double(v);
   Separate();
   // In thousandths as an integer: a few divisions, where shortest-form printing is a search.
-  int64_t m = std::llround(v * 1000);
+  int64_t m = static_cast<int64_t>(v * 1000 + (v < 0 ? -0.5 : 0.5));  // rounded half away from zero
   if (m < 0) {
     out_ += '-';
     m = -m;

@@ -52,9 +52,26 @@ class JsonWriter {
   std::string Take() { return std::move(out_); }
 
  private:
-  void Separate();
-  JsonWriter& Open(char c);
-  JsonWriter& Close(char c);
+  // Small and called for every token: inline.
+  void Separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  JsonWriter& Open(char c) {
+    Separate();
+    out_ += c;
+    first_ = true;
+    return *this;
+  }
+  JsonWriter& Close(char c) {
+    out_ += c;
+    first_ = false;  // the container was a value of its parent
+    return *this;
+  }
 
   std::string out_;
   bool first_ = true;       // nothing written yet in the current container
