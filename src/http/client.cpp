@@ -148,12 +148,12 @@ std::string RenderRequest(const ClientRequest& r) {
   out += " HTTP/1.1\r\nHost: "sv;
   r.url.AppendHostHeader(out);
   out += "\r\nUser-Agent: lingxi/" LINGXI_VERSION "\r\n"sv;
-  for (const auto& [k, v] : r.headers.entries()) {
+  r.headers.ForEach([&out](std::string_view k, std::string_view v) {
     out += k;
     out += ": "sv;
     out += v;
     out += "\r\n"sv;
-  }
+  });
   if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
     char num[24];
     out += "Content-Length: "sv;

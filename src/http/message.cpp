@@ -12,23 +12,38 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 std::string_view Headers::Get(std::string_view name) const {
-  for (const auto& [k, v] : entries_)
-    if (EqualsIgnoreCase(k, name)) return v;
+  for (const auto& e : entries_)
+    if (EqualsIgnoreCase(View(e.name), name)) return View(e.value);
   return {};
 }
 
 bool Headers::Has(std::string_view name) const {
-  return std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) { return EqualsIgnoreCase(e.first, name); });
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return EqualsIgnoreCase(View(e.name), name); });
 }
 
-void Headers::Set(std::string name, std::string value) {
-  std::erase_if(entries_, [&](const auto& e) { return EqualsIgnoreCase(e.first, name); });
-  Add(std::move(name), std::move(value));
+void Headers::Set(std::string_view name, std::string_view value) {
+  // The replaced bytes stay in text_ unused: header sets are small and short-lived.
+  std::erase_if(entries_, [&](const Entry& e) { return EqualsIgnoreCase(View(e.name), name); });
+  Add(name, value);
 }
 
-void Headers::Add(std::string name, std::string value) {
-  if (entries_.capacity() == 0) entries_.reserve(8);  // one allocation for a typical header set
-  entries_.emplace_back(std::move(name), std::move(value));
+void Headers::Add(std::string_view name, std::string_view value) {
+  auto inside = [this](std::string_view v) { return !v.empty() && v.data() >= text_.data() && v.data() < text_.data() + text_.size(); };
+  if (inside(name) || inside(value)) {  // a view of our own text: copy it before text_ can move
+    std::string n(name), v(value);
+    Add(n, v);
+    return;
+  }
+  text_.reserve(std::max<size_t>(256, text_.size() + name.size() + value.size()));  // 256: a typical set at once
+  if (entries_.capacity() == 0) entries_.reserve(8);
+  Span n = Store(name);
+  entries_.push_back(Entry{n, Store(value)});
+}
+
+Headers::Span Headers::Store(std::string_view s) {
+  Span span{static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(s.size())};
+  text_.append(s);
+  return span;
 }
 
 void ClientGone::OnGone(std::function<void()> f) {

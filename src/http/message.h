@@ -27,12 +27,29 @@ class Headers {
   std::string_view Get(std::string_view name) const;
   bool Has(std::string_view name) const;
   // Replaces every value of `name` with one value.
-  void Set(std::string name, std::string value);
-  void Add(std::string name, std::string value);
-  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+  void Set(std::string_view name, std::string_view value);
+  void Add(std::string_view name, std::string_view value);
+  size_t size() const { return entries_.size(); }
+  // Calls f(name, value) for each header, in order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const auto& e : entries_) f(View(e.name), View(e.value));
+  }
 
  private:
-  std::vector<std::pair<std::string, std::string>> entries_;
+  // Names and values live back to back in one string, so a header set costs two allocations
+  // (the text and the entries), not two strings per header.
+  struct Span {
+    uint32_t at = 0, size = 0;
+  };
+  struct Entry {
+    Span name, value;
+  };
+  std::string_view View(Span s) const { return std::string_view(text_).substr(s.at, s.size); }
+  Span Store(std::string_view s);
+
+  std::string text_;
+  std::vector<Entry> entries_;
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -13,7 +13,7 @@ void RequestParser::on_request_impl(boost::beast::http::verb, string_view method
 }
 
 void RequestParser::on_field_impl(boost::beast::http::field, string_view name, string_view value, error_code&) {
-  req_.headers.Add(std::string(name), std::string(value));
+  req_.headers.Add(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()));
 }
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {

@@ -53,7 +53,7 @@ class ResponseParser : public boost::beast::http::basic_parser<false> {
   void on_request_impl(boost::beast::http::verb, string_view, string_view, int, error_code&) override {}
   void on_response_impl(int code, string_view, int, error_code&) override { status_ = code; }
   void on_field_impl(boost::beast::http::field, string_view name, string_view value, error_code&) override {
-    headers_.Add(std::string(name), std::string(value));
+    headers_.Add(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()));
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {

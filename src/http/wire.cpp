@@ -69,12 +69,12 @@ void RenderHead(std::string& out, const Request& req, const Response& res, bool 
   out += HttpDate();
   out += "\r\n"sv;
   AppendField(out, "X-Request-Id", req.request_id);
-  for (const auto& [k, v] : res.headers.entries()) {
+  res.headers.ForEach([&out](std::string_view k, std::string_view v) {
     if (EqualsIgnoreCase(k, "Content-Length") || EqualsIgnoreCase(k, "Transfer-Encoding") ||
         EqualsIgnoreCase(k, "Connection"))
-      continue;  // framing is the server's
+      return;  // framing is the server's
     AppendField(out, k, v);
-  }
+  });
   if (length) {
     out += "Content-Length: "sv;
     out.append(num, std::to_chars(num, num + sizeof num, *length).ptr);
