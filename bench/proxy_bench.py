@@ -292,7 +292,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="rounds the sequential requests are split into")
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections")
-    ap.add_argument("--wrk-runs", type=int, default=1, help="wrk runs per target, alternating; median taken")
+    ap.add_argument("--wrk-runs", type=int, default=5, help="wrk runs per target, alternating; median taken")
     ap.add_argument("--lingxi-threads", type=int, default=1, help="lingxi server.io_threads (nginx has 1 worker)")
     ap.add_argument("--lingxi", default=LINGXI, help="lingxi binary")
     ap.add_argument("--no-lingxi", action="store_true", help="measure direct and nginx only")
