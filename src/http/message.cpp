@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 namespace lingxi::http {
 
@@ -28,7 +29,10 @@ void Headers::Set(std::string_view name, std::string_view value) {
 }
 
 void Headers::Add(std::string_view name, std::string_view value) {
-  auto inside = [this](std::string_view v) { return !v.empty() && v.data() >= text_.data() && v.data() < text_.data() + text_.size(); };
+  auto inside = [this](std::string_view v) {  // std::less: a total order even across objects
+    std::less<const char*> before;
+    return !v.empty() && !before(v.data(), text_.data()) && before(v.data(), text_.data() + text_.size());
+  };
   if (inside(name) || inside(value)) {  // a view of our own text: copy it before text_ can move
     std::string n(name), v(value);
     Add(n, v);
