@@ -59,17 +59,19 @@ size_t PlainRun(std::string_view s, size_t i) {
 
 // `s` as a JSON string, then `colon` when set. Most strings (keys above all) are short and
 // need no escaping: they go in with one append, where the general path appends per piece.
+// `s`, known to need no escaping and at most 128 bytes, quoted (and `colon`) in one append.
+void AppendPlainQuoted(std::string& out, std::string_view s, bool colon) {
+  char buf[131];
+  buf[0] = '"';
+  std::memcpy(buf + 1, s.data(), s.size());
+  buf[s.size() + 1] = '"';
+  buf[s.size() + 2] = ':';
+  out.append(buf, s.size() + 2 + (colon ? 1 : 0));
+}
+
 void AppendQuoted(std::string& out, std::string_view s, bool colon) {
   size_t plain = PlainRun(s, 0);
-  if (plain == s.size() && s.size() <= 128) {
-    char buf[131];
-    buf[0] = '"';
-    std::memcpy(buf + 1, s.data(), s.size());
-    buf[s.size() + 1] = '"';
-    buf[s.size() + 2] = ':';
-    out.append(buf, s.size() + 2 + (colon ? 1 : 0));
-    return;
-  }
+  if (plain == s.size() && s.size() <= 128) return AppendPlainQuoted(out, s, colon);
   out.reserve(out.size() + s.size() + 3);
   out += '"';
   size_t i = 0;
@@ -112,23 +114,11 @@ void AppendQuoted(std::string& out, std::string_view s, bool colon) {
 void AppendJsonString(std::string& out, std::string_view s) { AppendQuoted(out, s, false); }
 
 JsonWriter& JsonWriter::Key(JsonKey key) {
-  // The separator, the quoted key and the colon in one append.
-  std::string_view k = key.text();
-  char buf[80];
-  size_t n = 0;
-  if (!first_) buf[n++] = ',';
+  if (!first_) out_ += ',';
   first_ = false;
-  if (k.size() > sizeof buf - 4) {
-    out_.append(buf, n);
-    AppendQuoted(out_, k, true);
-  } else {
-    buf[n++] = '"';
-    std::memcpy(buf + n, k.data(), k.size());
-    n += k.size();
-    buf[n++] = '"';
-    buf[n++] = ':';
-    out_.append(buf, n);
-  }
+  std::string_view k = key.text();  // plain by construction
+  if (k.size() <= 128) AppendPlainQuoted(out_, k, true);
+  else AppendQuoted(out_, k, true);
   after_key_ = true;
   return *this;
 }

@@ -76,15 +76,11 @@ Result<Url> Url::Parse(std::string_view text) {
   return u;
 }
 
-void Url::AppendOrigin(std::string& out) const {
-  bool v6 = host.find(':') != std::string::npos;
-  out.append(scheme).append(v6 ? "://[" : "://").append(host).append(v6 ? "]:" : ":").append(port);
-}
-
 std::string Url::Origin() const {
+  bool v6 = host.find(':') != std::string::npos;
   std::string out;
   out.reserve(scheme.size() + host.size() + port.size() + 6);
-  AppendOrigin(out);
+  out.append(scheme).append(v6 ? "://[" : "://").append(host).append(v6 ? "]:" : ":").append(port);
   return out;
 }
 

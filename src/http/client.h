@@ -35,7 +35,6 @@ struct Url {
   bool tls() const { return scheme == "https"; }
   std::string Origin() const;      // "https://api.example.com:443"
   std::string HostHeader() const;  // "api.example.com" (port only when not the default)
-  void AppendOrigin(std::string& out) const;      // Origin(), appended to `out`
   void AppendHostHeader(std::string& out) const;  // HostHeader(), appended to `out`
   std::string ToString() const;    // scheme://host[:port]path
 };

@@ -87,18 +87,16 @@ void RenderHead(std::string& out, const Request& req, const Response& res, bool 
   out += "\r\n"sv;
 }
 
-using Buffers = WriteBuffers;
-
 // Writes `a` then `b` with the turn's batch (write_batch.h), and asynchronously what the
 // socket did not take then. All or fail; a cut by the deadline is a failure like any other.
 net::awaitable<bool> WriteAll(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds timeout,
                               std::string_view a, std::string_view b = {}) {
-  Buffers buffers{net::buffer(a), net::buffer(b)};
+  WriteBuffers buffers{net::buffer(a), net::buffer(b)};
   size_t written = co_await BatchedWrite(socket, buffers);
   if (written == a.size() + b.size()) co_return true;
   if (written == kWriteFailed) co_return false;
   deadline.ExpiresAfter(timeout);
-  beast::buffers_suffix<Buffers> rest(buffers);
+  beast::buffers_suffix<WriteBuffers> rest(buffers);
   rest.consume(written);
   auto [ec, _] = co_await net::async_write(socket, rest, kTuple);
   co_return !ec;

@@ -28,6 +28,7 @@ struct Write {
   net::ip::tcp::socket* socket;
   WriteBuffers buffers;
   net::any_completion_handler<void(size_t)> resume;
+  size_t written = 0;  // what TryWrite returned at the flush
 };
 
 struct Batch;
@@ -51,13 +52,11 @@ struct Flush {
   void operator()() {
     assert(batch->thread == std::this_thread::get_id() && "write batches need a one-thread io_context");
     filling = nullptr;  // writes from here on start the next batch
-    auto& writes = batch->writes;
-    std::vector<size_t> written(writes.size());
     // All the sends first, then the writers: each resumes with its peer already at work.
-    for (size_t i = 0; i < writes.size(); ++i) written[i] = TryWrite(*writes[i].socket, writes[i].buffers);
+    for (auto& w : batch->writes) w.written = TryWrite(*w.socket, w.buffers);
     // We run on the writers' own one-thread executor: calling each handler here is what
     // dispatching it would do.
-    for (size_t i = 0; i < writes.size(); ++i) std::move(writes[i].resume)(written[i]);
+    for (auto& w : batch->writes) std::move(w.resume)(w.written);
   }
 };
 
@@ -72,7 +71,7 @@ net::awaitable<size_t> BatchedWrite(net::ip::tcp::socket& socket, WriteBuffers b
       filling = batch.get();
       net::post(socket.get_executor(), Flush{std::move(batch)});
     }
-    filling->writes.push_back(Write{&socket, buffers, std::move(handler)});
+    filling->writes.push_back(Write{&socket, buffers, std::move(handler), 0});
   };
   return net::async_initiate<const net::use_awaitable_t<>, void(size_t)>(queue, net::use_awaitable);
 }
